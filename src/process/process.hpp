@@ -1,0 +1,32 @@
+// The container process itself: identity, limits, privileges, confinement and exec.
+//
+// plan_process (parent) turns process.* into ready-made values: argv/envp arrays, capability
+// masks, rlimits, resolved LSM labels. The child then runs two steps:
+//   prepare_process  before the start barrier: rlimits, scheduler, ioprio, personality, umask
+//   exec_process     after it: groups/uid/gid, capabilities, no_new_privs, LSM label,
+//                    seccomp, cwd check, fd closing, execve. Returns only on failure.
+#pragma once
+
+#include "hrun/child_error.hpp"
+#include "hrun/error.hpp"
+#include "hrun/spec.hpp"
+#include "linux/host.hpp"
+#include "process/process_plan.hpp"
+#include "security/seccomp.hpp"
+
+namespace hrun::process {
+
+struct ProcessOptions {
+    int preserve_fds = 0;  // fds 3..3+N-1 stay open across exec
+};
+
+Result<ProcessPlan> plan_process(const spec::Spec& spec, const ProcessOptions& options,
+                                 const os::HostContext& host);
+
+ChildStatus prepare_process(const ProcessPlan& plan, int procfd) noexcept;
+
+// `seccomp` may be null (no linux.seccomp). Only returns on failure.
+ChildStatus exec_process(const ProcessPlan& plan, const security::SeccompProgram* seccomp,
+                         int procfd) noexcept;
+
+}  // namespace hrun::process

@@ -1,0 +1,41 @@
+// The container's filesystem view: everything between "a new mount namespace" and
+// "the process sees only its rootfs".
+//
+// plan_rootfs runs in the parent and resolves/validates everything that can be known before
+// clone (mount options to flags, data strings, host sources opened, the /dev set); setup_rootfs
+// runs in the child and only makes syscalls.
+#pragma once
+
+#include <string>
+
+#include "hrun/child_error.hpp"
+#include "hrun/error.hpp"
+#include "hrun/spec.hpp"
+#include "linux/host.hpp"
+#include "rootfs/rootfs_plan.hpp"
+
+namespace hrun::rootfs {
+
+// Which namespaces the container gets new (as opposed to shared with the host or joined).
+struct NamespaceSummary {
+    bool new_user = false;
+    bool new_mount = false;
+    bool new_pid = false;
+    bool new_net = false;
+    bool new_ipc = false;
+    bool new_cgroup = false;
+};
+
+struct RootfsOptions {
+    std::string bundle_dir;  // absolute; root.path is relative to it
+    bool no_pivot = false;   // use MS_MOVE + chroot instead of pivot_root
+};
+
+Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const RootfsOptions& options,
+                               const NamespaceSummary& ns, const os::HostContext& host);
+
+// Child side, in the new mount namespace: propagation, rootfs bind, config mounts, /dev,
+// pivot_root, masked and read-only paths, read-only root. On return the cwd is "/".
+ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd) noexcept;
+
+}  // namespace hrun::rootfs
