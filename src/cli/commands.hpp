@@ -1,0 +1,32 @@
+// The command line, runc-compatible: one file per command, each registering itself on the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "hrun/error.hpp"
+
+namespace hrun::cli {
+
+struct GlobalOptions {
+    std::string root;        // state directory root
+    std::string log_path;
+    std::string log_format = "text";
+    bool debug = false;
+    bool systemd_cgroup = false;
+    std::string rootless = "auto";
+};
+
+// Set by the command that ran: the process exit code.
+struct Outcome {
+    int exit_code = 0;
+};
+
+void add_run_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void add_spec_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+
+// Prints "hrun: <error>" on stderr (and to the log file when one is set); returns exit code 1.
+int report(const Error& error);
+
+}  // namespace hrun::cli

@@ -1,0 +1,81 @@
+#include <seccomp.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "hrun/spec.hpp"
+#include "linux/log.hpp"
+
+namespace hrun::cli {
+
+int report(const Error& error) {
+    std::string text = error.what();
+    if (log::to_file()) log::error(text);
+    std::string line = "hrun: " + text + "\n";
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
+    return 1;
+}
+
+namespace {
+
+std::string version_text() {
+    const scmp_version* v = seccomp_version();
+    std::string out = "hrun version " HRUN_VERSION "\ncommit: " HRUN_GIT_COMMIT "\nspec: ";
+    out += spec::kSpecVersion;
+    out += "\nlibseccomp: " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+           std::to_string(v->micro);
+    return out;
+}
+
+std::string default_root() {
+    if (::geteuid() != 0) {
+        if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && *xdg)
+            return std::string(xdg) + "/hrun";
+    }
+    return "/run/hrun";
+}
+
+}  // namespace
+
+}  // namespace hrun::cli
+
+int main(int argc, char** argv) {
+    using namespace hrun::cli;
+    CLI::App app{"hrun: a minimal, hardened OCI container runtime", "hrun"};
+    app.require_subcommand(1);
+    app.set_version_flag("-v,--version", version_text());
+
+    GlobalOptions global;
+    global.root = default_root();
+    app.add_option("--root", global.root, "root directory for container state")
+        ->capture_default_str();
+    app.add_option("--log", global.log_path, "log file (default: stderr)");
+    app.add_option("--log-format", global.log_format, "log format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    app.add_flag("--debug", global.debug, "log debug messages");
+    app.add_flag("--systemd-cgroup", global.systemd_cgroup,
+                 "cgroupsPath is slice:prefix:name (systemd manages the cgroup)");
+    app.add_option("--rootless", global.rootless, "rootless mode")
+        ->check(CLI::IsMember({"auto", "true", "false"}))
+        ->capture_default_str();
+
+    Outcome outcome;
+    add_run_command(app, global, outcome);
+    add_spec_command(app, global, outcome);
+
+    app.parse_complete_callback([&global] {
+        if (auto st = hrun::log::configure(global.log_path, global.log_format == "json",
+                                           global.debug);
+            !st)
+            std::exit(report(st.error()));
+    });
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    return outcome.exit_code;
+}

@@ -1,0 +1,66 @@
+#include "create/child.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "create/sync.hpp"
+
+namespace hrun::create {
+
+namespace {
+
+// Dies with hrun until exec: a half-built container must not outlive the runtime that owns it.
+ChildStatus tie_to_parent(pid_t parent) noexcept {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        return child_fail("", "cannot set the parent death signal", errno);
+    if (::getppid() != parent) ::_exit(1);  // the parent is already gone
+    return child_ok();
+}
+
+// hrun's own signal handling must not leak into the container: every disposition back to
+// default (the mask, blocked around clone, is emptied right before execve).
+void reset_signals() noexcept {
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        ::signal(sig, SIG_DFL);
+    }
+}
+
+ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
+    // Non-dumpable: no process in the container may open /proc/<pid>/exe (the runtime binary,
+    // CVE-2019-5736) or our memory while we are still the runtime. execve resets it.
+    if (::prctl(PR_SET_DUMPABLE, 0) != 0)
+        return child_fail("", "cannot make the runtime process non-dumpable", errno);
+    HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));
+    reset_signals();
+
+    const int procfd = plan.host.proc.get();
+    HRUN_CHILD_TRY(enter_namespaces(plan.ns, sync_fd, procfd));
+    if (plan.ns.second_fork) HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));
+    HRUN_CHILD_TRY(configure_namespaces(plan.ns, procfd));
+    HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd));
+    HRUN_CHILD_TRY(process::prepare_process(plan.process, procfd));
+
+    int rc = sync_send(sync_fd, SyncType::Ready);
+    if (rc == 0) rc = sync_expect(sync_fd, SyncType::Start);
+    if (rc < 0) return child_fail("", "not started by the parent", -rc);
+    // From here on the container lives its own life, as with runc: it outlives hrun.
+    if (::prctl(PR_SET_PDEATHSIG, 0) != 0)
+        return child_fail("", "cannot clear the parent death signal", errno);
+
+    return process::exec_process(plan.process, plan.seccomp ? &*plan.seccomp : nullptr, procfd);
+}
+
+}  // namespace
+
+void child_main(const ContainerPlan& plan, int sync_fd) noexcept {
+    ChildStatus status = setup_and_exec(plan, sync_fd);
+    SyncMsg msg;
+    msg.type = SyncType::Error;
+    msg.error = status.error;
+    (void)sync_send(sync_fd, msg);
+    ::_exit(1);
+}
+
+}  // namespace hrun::create

@@ -1,0 +1,249 @@
+#include "create/namespaces.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <linux/sched.h>
+
+#include "create/sync.hpp"
+#include "linux/procfs.hpp"
+#include "spec/names.hpp"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+namespace hrun::create {
+
+namespace {
+
+std::string ns_field(std::size_t i) { return "linux.namespaces[" + std::to_string(i) + "]"; }
+
+const char* ns_name(int type) {
+    switch (type) {
+        case CLONE_NEWPID: return "pid";
+        case CLONE_NEWNET: return "network";
+        case CLONE_NEWNS: return "mount";
+        case CLONE_NEWIPC: return "ipc";
+        case CLONE_NEWUTS: return "uts";
+        case CLONE_NEWUSER: return "user";
+        case CLONE_NEWCGROUP: return "cgroup";
+        case CLONE_NEWTIME: return "time";
+    }
+    return "unknown";
+}
+
+// Opens a namespace file and checks it really is a namespace of the expected type, so a typo'd
+// path fails here with its field instead of as a bare EINVAL from setns in the child.
+Result<UniqueFd> open_namespace(const std::string& path, int type, const std::string& field) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_errno("cannot open \"" + path + "\"", field);
+    struct statfs sfs;
+    if (::fstatfs(fd.get(), &sfs) != 0 || sfs.f_type != NSFS_MAGIC)
+        return fail(field, "\"" + path + "\" is not a namespace file", EINVAL);
+    int actual = ::ioctl(fd.get(), NS_GET_NSTYPE);
+    if (actual != type)
+        return fail(field, "\"" + path + "\" is not a " + ns_name(type) + " namespace", EINVAL);
+    return fd;
+}
+
+std::string format_map(const std::vector<spec::IdMapping>& maps) {
+    std::string out;
+    for (const auto& m : maps)
+        out += std::to_string(m.containerID) + ' ' + std::to_string(m.hostID) + ' ' +
+               std::to_string(m.size) + '\n';
+    return out;
+}
+
+// "net.ipv4.ip_forward" -> "sys/net/ipv4/ip_forward"
+std::string sysctl_path(const std::string& key) {
+    std::string path = "sys/" + key;
+    std::replace(path.begin() + 4, path.end(), '.', '/');
+    return path;
+}
+
+}  // namespace
+
+Result<NamespacePlan> plan_namespaces(const spec::Spec& spec, uid_t euid) {
+    NamespacePlan plan;
+    static const spec::Linux kNoLinux;
+    const spec::Linux& linux = spec.linux ? *spec.linux : kNoLinux;
+
+    unsigned long created = 0;
+    bool joined_mount = false;
+    for (std::size_t i = 0; i < linux.namespaces.size(); ++i) {
+        const auto& ns = linux.namespaces[i];
+        auto flag = spec::namespace_clone_flag(ns.type);
+        if (!flag) return fail(ns_field(i) + ".type", "unknown namespace \"" + ns.type + "\"");
+        if (ns.path.empty()) {
+            created |= static_cast<unsigned long>(*flag);
+            continue;
+        }
+        NamespacePlan::Join join;
+        join.field = ns_field(i) + ".path";
+        join.type = *flag;
+        join.fd = HRUN_TRY(open_namespace(ns.path, *flag, join.field));
+        joined_mount |= *flag == CLONE_NEWNS;
+        plan.joins.push_back(std::move(join));
+    }
+    if (!(created & CLONE_NEWNS) && !joined_mount)
+        return fail("linux.namespaces", "a mount namespace is required to set up the rootfs");
+    // The user namespace is joined first: it grants the capabilities to join the others.
+    std::stable_partition(plan.joins.begin(), plan.joins.end(),
+                          [](const NamespacePlan::Join& j) { return j.type == CLONE_NEWUSER; });
+
+    auto joined = [&](int type) {
+        return std::any_of(plan.joins.begin(), plan.joins.end(),
+                           [type](const NamespacePlan::Join& j) { return j.type == type; });
+    };
+    bool time_ns = (created & CLONE_NEWTIME) || joined(CLONE_NEWTIME);
+    plan.second_fork = time_ns || joined(CLONE_NEWPID);
+    if (plan.joins.empty() && !plan.second_fork) {
+        plan.clone_flags = created;
+    } else {
+        plan.late_flags = created & (CLONE_NEWPID | CLONE_NEWTIME);
+        plan.unshare_flags = created & ~plan.late_flags;
+    }
+
+    plan.new_user = created & CLONE_NEWUSER;
+    if (plan.new_user) {
+        plan.uid_map = format_map(linux.uidMappings);
+        plan.gid_map = format_map(linux.gidMappings);
+        // Without CAP_SETGID in the parent namespace the kernel only accepts a gid map once
+        // setgroups(2) is denied in the child's namespace.
+        plan.deny_setgroups = euid != 0;
+    }
+    if (created & CLONE_NEWTIME) {
+        for (const auto& [clock, offset] : linux.timeOffsets)
+            plan.time_offsets += clock + ' ' + std::to_string(offset.secs) + ' ' +
+                                 std::to_string(offset.nanosecs) + '\n';
+    }
+
+    plan.hostname = spec.hostname;
+    plan.domainname = spec.domainname;
+    for (const auto& [key, value] : linux.sysctl)
+        plan.sysctls.push_back({sysctl_path(key), value, "linux.sysctl[\"" + key + "\"]"});
+    plan.loopback_up = created & CLONE_NEWNET;
+
+    plan.summary.new_user = created & CLONE_NEWUSER;
+    plan.summary.new_mount = created & CLONE_NEWNS;
+    plan.summary.new_pid = created & CLONE_NEWPID;
+    plan.summary.new_net = created & CLONE_NEWNET;
+    plan.summary.new_ipc = created & CLONE_NEWIPC;
+    plan.summary.new_cgroup = created & CLONE_NEWCGROUP;
+    return plan;
+}
+
+Status write_id_maps(const NamespacePlan& plan, int procfd, pid_t pid) {
+    std::string dir = std::to_string(pid) + "/";
+    auto write = [&](const char* file, const std::string& data, const char* field) -> Status {
+        if (data.empty()) return ok();
+        int rc = os::procfs_write(procfd, (dir + file).c_str(), data.data(), data.size());
+        if (rc < 0) return fail(field, std::string("cannot write ") + file, -rc);
+        return ok();
+    };
+    if (plan.deny_setgroups) HRUN_TRY(write("setgroups", "deny", "linux.gidMappings"));
+    HRUN_TRY(write("uid_map", plan.uid_map, "linux.uidMappings"));
+    HRUN_TRY(write("gid_map", plan.gid_map, "linux.gidMappings"));
+    return ok();
+}
+
+// ---- child side: no allocation below this line ----
+
+namespace {
+
+ChildStatus ask_for_id_maps(int sync_fd) noexcept {
+    int rc = sync_send(sync_fd, SyncType::UsernsReady, static_cast<pid_t>(::getpid()));
+    if (rc == 0) rc = sync_expect(sync_fd, SyncType::UsernsMapped);
+    if (rc < 0) return child_fail("linux.uidMappings", "no id maps from the parent", -rc);
+    // Become root of the new namespace when root is mapped (rootless and remapped configs map
+    // it); a namespace that maps no root keeps its full capabilities under the overflow id.
+    if (::setresgid(0, 0, 0) != 0 && errno != EINVAL)
+        return child_fail("linux.gidMappings", "cannot become gid 0 in the user namespace", errno);
+    if (::setresuid(0, 0, 0) != 0 && errno != EINVAL)
+        return child_fail("linux.uidMappings", "cannot become uid 0 in the user namespace", errno);
+    return child_ok();
+}
+
+// The process that continues as the container after a second fork. CLONE_PARENT makes it
+// hrun's child, so hrun waits for it directly and no subreaper is needed.
+ChildStatus fork_container(const NamespacePlan& plan, int sync_fd, int procfd) noexcept {
+    if (plan.late_flags != 0 && ::unshare(static_cast<int>(plan.late_flags)) != 0)
+        return child_fail("linux.namespaces", "cannot create the pid/time namespace", errno);
+    if (!plan.time_offsets.empty()) {
+        int rc = os::procfs_write(procfd, "self/timens_offsets", plan.time_offsets.data(),
+                                  plan.time_offsets.size());
+        if (rc < 0) return child_fail("linux.timeOffsets", "cannot write the time offsets", -rc);
+    }
+    struct clone_args args;
+    std::memset(&args, 0, sizeof args);
+    args.flags = CLONE_PARENT;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return child_fail("linux.namespaces", "cannot fork into the pid namespace", errno);
+    if (pid == 0) return child_ok();  // the container process carries on
+    int rc = sync_send(sync_fd, SyncType::ContainerPid, static_cast<pid_t>(pid));
+    ::_exit(rc == 0 ? 0 : 1);
+}
+
+}  // namespace
+
+ChildStatus enter_namespaces(const NamespacePlan& plan, int sync_fd, int procfd) noexcept {
+    if (plan.clone_flags & CLONE_NEWUSER) HRUN_CHILD_TRY(ask_for_id_maps(sync_fd));
+
+    for (const auto& join : plan.joins) {
+        if (::setns(join.fd.get(), join.type) != 0)
+            return child_fail(join.field.c_str(), "cannot join the namespace", errno);
+        if (join.type == CLONE_NEWUSER && ::setresgid(0, 0, 0) == 0) (void)::setresuid(0, 0, 0);
+    }
+    if (plan.unshare_flags != 0) {
+        if (::unshare(static_cast<int>(plan.unshare_flags)) != 0)
+            return child_fail("linux.namespaces", "cannot create the namespaces", errno);
+        if (plan.unshare_flags & CLONE_NEWUSER) HRUN_CHILD_TRY(ask_for_id_maps(sync_fd));
+    }
+    if (plan.second_fork) HRUN_CHILD_TRY(fork_container(plan, sync_fd, procfd));
+    return child_ok();
+}
+
+ChildStatus configure_namespaces(const NamespacePlan& plan, int procfd) noexcept {
+    if (!plan.hostname.empty() && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0)
+        return child_fail("hostname", "cannot set the hostname", errno);
+    if (!plan.domainname.empty() &&
+        ::setdomainname(plan.domainname.data(), plan.domainname.size()) != 0)
+        return child_fail("domainname", "cannot set the domainname", errno);
+    for (const auto& s : plan.sysctls) {
+        int rc = os::procfs_write(procfd, s.path.c_str(), s.value.data(), s.value.size());
+        if (rc < 0) return child_fail(s.field.c_str(), "cannot write the sysctl", -rc);
+    }
+    if (plan.loopback_up) {
+        int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (sock < 0) return child_fail("linux.namespaces", "cannot bring up loopback", errno);
+        struct ifreq ifr;
+        std::memset(&ifr, 0, sizeof ifr);
+        copy_cstr(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+        int rc = ::ioctl(sock, SIOCGIFFLAGS, &ifr);
+        if (rc == 0) {
+            ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+            rc = ::ioctl(sock, SIOCSIFFLAGS, &ifr);
+        }
+        int err = errno;
+        ::close(sock);
+        if (rc != 0) return child_fail("linux.namespaces", "cannot bring up loopback", err);
+    }
+    return child_ok();
+}
+
+}  // namespace hrun::create

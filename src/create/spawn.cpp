@@ -1,0 +1,119 @@
+#include "create/spawn.hpp"
+
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "create/child.hpp"
+#include "create/sync.hpp"
+
+namespace hrun::create {
+
+namespace {
+
+void reap(pid_t pid) noexcept {
+    while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+}
+
+Error child_error_to_error(const ChildError& ce) {
+    return Error{ce.err, ce.field, ce.message};
+}
+
+// clone3 with the namespaces the plan creates up front. The child runs on a copy of our stack,
+// exactly like fork, and never returns from child_main.
+Result<ContainerProcess> clone_child(const ContainerPlan& plan, int child_sock, int parent_sock) {
+    int pidfd = -1;
+    struct clone_args args;
+    std::memset(&args, 0, sizeof args);
+    args.flags = plan.ns.clone_flags | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return fail_errno("cannot create the container process", "linux.namespaces");
+    if (pid == 0) {
+        ::close(parent_sock);
+        child_main(plan, child_sock);
+    }
+    return ContainerProcess(static_cast<pid_t>(pid), UniqueFd(pidfd));
+}
+
+}  // namespace
+
+ContainerProcess& ContainerProcess::operator=(ContainerProcess&& other) noexcept {
+    if (this != &other) {
+        kill_and_reap();
+        pid_ = std::exchange(other.pid_, 0);
+        pidfd_ = std::move(other.pidfd_);
+    }
+    return *this;
+}
+
+void ContainerProcess::kill_and_reap() noexcept {
+    if (pid_ <= 0) return;
+    if (pidfd_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+    else ::kill(pid_, SIGKILL);
+    reap(pid_);
+    release();
+}
+
+Result<ContainerProcess> spawn_container(const ContainerPlan& plan) {
+    int socks[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) != 0)
+        return fail_errno("cannot create the sync socket");
+    UniqueFd parent_sock(socks[0]);
+    UniqueFd child_sock(socks[1]);
+
+    ContainerProcess first = HRUN_TRY(clone_child(plan, child_sock.get(), parent_sock.get()));
+    child_sock.reset();  // so that the child's exec (or death) reads as EOF here
+
+    // With a second fork, `first` only creates namespaces and hands over to the container.
+    ContainerProcess container;
+    bool started = false;
+    for (;;) {
+        SyncMsg msg;
+        int rc = sync_recv(parent_sock.get(), msg);
+        if (rc == -EPIPE && started) break;  // exec'd; a death after START shows in its status
+        if (rc == -EPIPE) return fail("", "the container process died during setup", ECHILD);
+        if (rc < 0) return fail("", "sync with the container process failed", -rc);
+        switch (msg.type) {
+            case SyncType::UsernsReady:
+                HRUN_TRY(write_id_maps(plan.ns, plan.host.proc.get(), msg.pid));
+                if ((rc = sync_send(parent_sock.get(), SyncType::UsernsMapped)) < 0)
+                    return fail("", "sync with the container process failed", -rc);
+                break;
+            case SyncType::ContainerPid: {
+                UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, msg.pid, 0)));
+                if (!pidfd) return fail_errno("cannot track the container process");
+                container = ContainerProcess(msg.pid, std::move(pidfd));
+                break;
+            }
+            case SyncType::Ready:
+                if ((rc = sync_send(parent_sock.get(), SyncType::Start)) < 0)
+                    return fail("", "cannot start the container process", -rc);
+                started = true;
+                break;
+            case SyncType::Error:
+                return std::unexpected(child_error_to_error(msg.error));
+            default:
+                return fail("", "unexpected message from the container process", EPROTO);
+        }
+    }
+    if (plan.ns.second_fork) {
+        // The intermediate process has exited after handing over; collect it.
+        int status = 0;
+        while (::waitpid(first.pid(), &status, 0) < 0 && errno == EINTR) {
+        }
+        first.release();
+        if (container.pid() == 0) return fail("", "the container process was not created", ECHILD);
+        return container;
+    }
+    return first;
+}
+
+}  // namespace hrun::create

@@ -1,0 +1,71 @@
+// The parent/child synchronisation protocol of the create path.
+//
+// One SOCK_SEQPACKET socketpair links hrun (the parent) and the container process from clone to
+// exec. SEQPACKET keeps message boundaries and reports the peer's death as EOF, so every message
+// is one fixed-size SyncMsg and "the child exec'd" is simply EOF: the child's end is O_CLOEXEC.
+//
+//   child (container process)                   parent (hrun)
+//   ---------------------------------------     ------------------------------------------------
+//   [clone3: born in its new namespaces, or
+//    joins/unshares them itself]
+//   USERNS_READY(pid)  ------------------->     write /proc/<pid>/{setgroups,uid_map,gid_map}
+//                      <-------------------     USERNS_MAPPED        (only with a new user ns)
+//   [second fork, only for a joined pid ns or
+//    a time namespace: the grandchild, born
+//    with CLONE_PARENT, becomes the container]
+//   CONTAINER_PID(pid) ------------------->     track pid as the container process
+//   [hostname, sysctl, rootfs, pivot_root,
+//    rlimits ...]
+//   READY              ------------------->     (create: hold until `start`)
+//                      <-------------------     START
+//   [user, caps, LSM, seccomp, execve]
+//   EOF (exec succeeded)  ---------------->     container is running
+//
+//   Any step may instead send ERROR(ChildError) and exit 1; the parent then kills and reaps
+//   whatever it created and reports the error with the config field it names.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "hrun/child_error.hpp"
+
+namespace hrun::create {
+
+enum class SyncType : uint32_t {
+    UsernsReady = 1,   // child -> parent: my user namespace exists, map it
+    UsernsMapped,      // parent -> child: uid/gid maps are written
+    ContainerPid,      // child -> parent: this pid (host view) is the container process
+    Ready,             // child -> parent: set up, waiting for START
+    Start,             // parent -> child: exec the process
+    Error,             // child -> parent: setup failed, see error
+};
+
+struct SyncMsg {
+    SyncType type{};
+    pid_t pid = 0;
+    ChildError error;
+};
+
+// Child-safe helpers: no allocation. Return 0 or -errno; EOF on receive is -EPIPE.
+int sync_send(int fd, const SyncMsg& msg) noexcept;
+int sync_recv(int fd, SyncMsg& msg) noexcept;
+
+// Sends a bare message of `type`.
+inline int sync_send(int fd, SyncType type, pid_t pid = 0) noexcept {
+    SyncMsg msg;
+    msg.type = type;
+    msg.pid = pid;
+    return sync_send(fd, msg);
+}
+
+// Receives and checks the type; anything else is -EPROTO.
+inline int sync_expect(int fd, SyncType type) noexcept {
+    SyncMsg msg;
+    int rc = sync_recv(fd, msg);
+    if (rc == 0 && msg.type != type) rc = -EPROTO;
+    return rc;
+}
+
+}  // namespace hrun::create
