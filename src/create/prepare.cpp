@@ -16,8 +16,10 @@ Result<ContainerPlan> prepare_container(spec::Spec spec, const CreateOptions& op
     rootfs::RootfsOptions rootfs_options{options.bundle, options.no_pivot};
     plan.rootfs = HRUN_TRY(rootfs::plan_rootfs(spec, rootfs_options, plan.ns.summary, plan.host));
 
-    process::ProcessOptions process_options{options.preserve_fds};
+    process::ProcessOptions process_options{options.preserve_fds, options.bundle};
     plan.process = HRUN_TRY(process::plan_process(spec, process_options, plan.host));
+    // An unprivileged gid map only holds once setgroups(2) is denied; the process must not try.
+    plan.process.set_groups = !plan.ns.deny_setgroups;
 
     if (spec.linux && spec.linux->seccomp)
         plan.seccomp = HRUN_TRY(security::compile_seccomp(*spec.linux->seccomp));

@@ -1,5 +1,6 @@
 #include "create/spawn.hpp"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -68,6 +69,11 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan) {
         return fail_errno("cannot create the sync socket");
     UniqueFd parent_sock(socks[0]);
     UniqueFd child_sock(socks[1]);
+    // The container inherits fds 3..3+N-1 (--preserve-fds); our end must sit above them.
+    if (int min = 3 + plan.process.preserve_fds; child_sock.get() < min) {
+        child_sock.reset(::fcntl(child_sock.get(), F_DUPFD_CLOEXEC, min));
+        if (!child_sock) return fail_errno("cannot move the sync socket");
+    }
 
     ContainerProcess first = HRUN_TRY(clone_child(plan, child_sock.get(), parent_sock.get()));
     child_sock.reset();  // so that the child's exec (or death) reads as EOF here

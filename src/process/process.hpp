@@ -7,6 +7,8 @@
 //                    seccomp, cwd check, fd closing, execve. Returns only on failure.
 #pragma once
 
+#include <string>
+
 #include "hrun/child_error.hpp"
 #include "hrun/error.hpp"
 #include "hrun/spec.hpp"
@@ -18,6 +20,7 @@ namespace hrun::process {
 
 struct ProcessOptions {
     int preserve_fds = 0;  // fds 3..3+N-1 stay open across exec
+    std::string bundle;    // a relative root.path is below it (HOME lookup in /etc/passwd)
 };
 
 Result<ProcessPlan> plan_process(const spec::Spec& spec, const ProcessOptions& options,
