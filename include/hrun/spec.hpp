@@ -3,6 +3,7 @@
 // Field names follow the JSON spelling so that a struct member maps to its JSON path at a glance.
 // Optional JSON objects are std::optional; absent arrays are empty. Parsing (spec/parse.cpp)
 // checks JSON types and names each wrong field; validation (spec/validate.cpp) checks meaning.
+// Every struct compares member-wise, so round trips (parse(to_json(x)) == x) can be checked.
 #pragma once
 
 #include <cstdint>
@@ -19,11 +20,15 @@ struct IdMapping {
     uint32_t containerID = 0;
     uint32_t hostID = 0;
     uint32_t size = 0;
+
+    bool operator==(const IdMapping&) const = default;
 };
 
 struct Root {
     std::string path;
     bool readonly = false;
+
+    bool operator==(const Root&) const = default;
 };
 
 struct Mount {
@@ -33,11 +38,15 @@ struct Mount {
     std::vector<std::string> options;
     std::vector<IdMapping> uidMappings;  // idmapped mount
     std::vector<IdMapping> gidMappings;
+
+    bool operator==(const Mount&) const = default;
 };
 
 struct ConsoleSize {
     uint32_t height = 0;
     uint32_t width = 0;
+
+    bool operator==(const ConsoleSize&) const = default;
 };
 
 struct User {
@@ -46,6 +55,8 @@ struct User {
     std::optional<uint32_t> umask;
     std::vector<uint32_t> additionalGids;
     std::string username;  // Windows only in the spec; kept for round-tripping
+
+    bool operator==(const User&) const = default;
 };
 
 struct Capabilities {
@@ -54,12 +65,16 @@ struct Capabilities {
     std::vector<std::string> inheritable;
     std::vector<std::string> permitted;
     std::vector<std::string> ambient;
+
+    bool operator==(const Capabilities&) const = default;
 };
 
 struct Rlimit {
     std::string type;  // "RLIMIT_NOFILE"
     uint64_t hard = 0;
     uint64_t soft = 0;
+
+    bool operator==(const Rlimit&) const = default;
 };
 
 struct Scheduler {
@@ -70,11 +85,15 @@ struct Scheduler {
     uint64_t runtime = 0;
     uint64_t deadline = 0;
     uint64_t period = 0;
+
+    bool operator==(const Scheduler&) const = default;
 };
 
 struct IoPriority {
     std::string ioClass;  // JSON "class": IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE
     int32_t priority = 0;
+
+    bool operator==(const IoPriority&) const = default;
 };
 
 struct Process {
@@ -93,6 +112,8 @@ struct Process {
     std::string selinuxLabel;
     std::optional<Scheduler> scheduler;
     std::optional<IoPriority> ioPriority;
+
+    bool operator==(const Process&) const = default;
 };
 
 struct Hook {
@@ -100,6 +121,8 @@ struct Hook {
     std::vector<std::string> args;
     std::vector<std::string> env;
     std::optional<int32_t> timeout;  // seconds, > 0
+
+    bool operator==(const Hook&) const = default;
 };
 
 struct Hooks {
@@ -109,16 +132,22 @@ struct Hooks {
     std::vector<Hook> startContainer;
     std::vector<Hook> poststart;
     std::vector<Hook> poststop;
+
+    bool operator==(const Hooks&) const = default;
 };
 
 struct Namespace {
     std::string type;  // pid network mount ipc uts user cgroup time
     std::string path;  // join this namespace instead of creating one
+
+    bool operator==(const Namespace&) const = default;
 };
 
 struct TimeOffset {
     int64_t secs = 0;
     uint32_t nanosecs = 0;
+
+    bool operator==(const TimeOffset&) const = default;
 };
 
 struct Device {
@@ -129,6 +158,8 @@ struct Device {
     std::optional<uint32_t> fileMode;
     std::optional<uint32_t> uid;
     std::optional<uint32_t> gid;
+
+    bool operator==(const Device&) const = default;
 };
 
 // --- linux.resources (applied by the cgroup backends) ---
@@ -139,6 +170,8 @@ struct DeviceRule {
     std::optional<int64_t> major;
     std::optional<int64_t> minor;
     std::string access;  // subset of "rwm"
+
+    bool operator==(const DeviceRule&) const = default;
 };
 
 struct MemoryResources {
@@ -151,6 +184,8 @@ struct MemoryResources {
     std::optional<bool> disableOOMKiller;
     std::optional<bool> useHierarchy;
     std::optional<bool> checkBeforeUpdate;
+
+    bool operator==(const MemoryResources&) const = default;
 };
 
 struct CpuResources {
@@ -163,10 +198,14 @@ struct CpuResources {
     std::string cpus;
     std::string mems;
     std::optional<int64_t> idle;
+
+    bool operator==(const CpuResources&) const = default;
 };
 
 struct PidsResources {
     std::optional<int64_t> limit;
+
+    bool operator==(const PidsResources&) const = default;
 };
 
 struct WeightDevice {
@@ -174,12 +213,16 @@ struct WeightDevice {
     int64_t minor = 0;
     std::optional<uint16_t> weight;
     std::optional<uint16_t> leafWeight;
+
+    bool operator==(const WeightDevice&) const = default;
 };
 
 struct ThrottleDevice {
     int64_t major = 0;
     int64_t minor = 0;
     uint64_t rate = 0;
+
+    bool operator==(const ThrottleDevice&) const = default;
 };
 
 struct BlockIoResources {
@@ -190,26 +233,36 @@ struct BlockIoResources {
     std::vector<ThrottleDevice> throttleWriteBpsDevice;
     std::vector<ThrottleDevice> throttleReadIOPSDevice;
     std::vector<ThrottleDevice> throttleWriteIOPSDevice;
+
+    bool operator==(const BlockIoResources&) const = default;
 };
 
 struct HugepageLimit {
     std::string pageSize;  // "2MB"
     uint64_t limit = 0;
+
+    bool operator==(const HugepageLimit&) const = default;
 };
 
 struct NetworkPriority {
     std::string name;
     uint32_t priority = 0;
+
+    bool operator==(const NetworkPriority&) const = default;
 };
 
 struct NetworkResources {
     std::optional<uint32_t> classID;
     std::vector<NetworkPriority> priorities;
+
+    bool operator==(const NetworkResources&) const = default;
 };
 
 struct RdmaLimit {
     std::optional<uint32_t> hcaHandles;
     std::optional<uint32_t> hcaObjects;
+
+    bool operator==(const RdmaLimit&) const = default;
 };
 
 struct Resources {
@@ -222,6 +275,8 @@ struct Resources {
     std::optional<NetworkResources> network;
     std::map<std::string, RdmaLimit> rdma;
     std::map<std::string, std::string> unified;
+
+    bool operator==(const Resources&) const = default;
 };
 
 // --- linux.seccomp ---
@@ -231,6 +286,8 @@ struct SeccompArg {
     uint64_t value = 0;
     uint64_t valueTwo = 0;
     std::string op;  // SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT, _MASKED_EQ
+
+    bool operator==(const SeccompArg&) const = default;
 };
 
 struct SeccompSyscall {
@@ -238,6 +295,8 @@ struct SeccompSyscall {
     std::string action;  // SCMP_ACT_*
     std::optional<uint32_t> errnoRet;
     std::vector<SeccompArg> args;
+
+    bool operator==(const SeccompSyscall&) const = default;
 };
 
 struct Seccomp {
@@ -248,11 +307,15 @@ struct Seccomp {
     std::string listenerPath;
     std::string listenerMetadata;
     std::vector<SeccompSyscall> syscalls;
+
+    bool operator==(const Seccomp&) const = default;
 };
 
 struct Personality {
     std::string domain;  // LINUX, LINUX32
     std::vector<std::string> flags;
+
+    bool operator==(const Personality&) const = default;
 };
 
 struct Linux {
@@ -270,6 +333,8 @@ struct Linux {
     std::vector<std::string> readonlyPaths;
     std::string mountLabel;
     std::optional<Personality> personality;
+
+    bool operator==(const Linux&) const = default;
 };
 
 struct Spec {
@@ -282,6 +347,8 @@ struct Spec {
     std::map<std::string, std::string> annotations;
     std::optional<Hooks> hooks;
     std::optional<Linux> linux;
+
+    bool operator==(const Spec&) const = default;
 };
 
 }  // namespace hrun::spec

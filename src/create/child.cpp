@@ -14,7 +14,11 @@ namespace {
 ChildStatus tie_to_parent(pid_t parent) noexcept {
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
         return child_fail("", "cannot set the parent death signal", errno);
-    if (::getppid() != parent) ::_exit(1);  // the parent is already gone
+    // In a new pid namespace the parent is outside it and getppid() says 0; otherwise a
+    // different parent means hrun died before the prctl took effect. (If it dies later, the
+    // next sync message reads EOF and the child gives up there.)
+    pid_t ppid = ::getppid();
+    if (ppid != 0 && ppid != parent) ::_exit(1);
     return child_ok();
 }
 

@@ -6,8 +6,8 @@
 
 namespace hrun::spec {
 
-// "CAP_SYS_ADMIN" -> 21 (libcap's table; also accepts the name without "CAP_" prefix? no: the
-// spec requires the CAP_ prefix). nullopt for unknown names.
+// "CAP_SYS_ADMIN" -> 21 (libcap's table). Only the spelling the runtime-spec uses is accepted:
+// "CAP_" and upper case; nullopt for anything else.
 std::optional<int> capability_from_name(std::string_view name);
 
 // "RLIMIT_NOFILE" -> RLIMIT_NOFILE. nullopt for unknown names.

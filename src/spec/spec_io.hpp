@@ -17,7 +17,8 @@ Result<Spec> parse_spec(std::string_view json_text);
 // Reads and parses a file (`bundle/config.json`).
 Result<Spec> load_spec(const std::string& path);
 
-// Serialises back to JSON (used by `hrun spec` and by tests for round trips).
+// Serialises back to JSON (used by `hrun spec` and by tests for round trips). indent >= 0 gives
+// pretty-printed text ending in a newline, indent < 0 a single line. parse_spec(to_json(x)) == x.
 std::string to_json(const Spec& spec, int indent = 2);
 
 // Checks meaning before anything is created: absolute paths, known names (capabilities,
