@@ -1,0 +1,87 @@
+// The config `hrun spec` writes. It starts from least privilege: a read-only root, no new
+// privileges, the small capability set that a shell and package scripts need (no CAP_NET_RAW,
+// which allows packet spoofing, no CAP_MKNOD, no CAP_SYS_*, except CAP_SYS_CHROOT), every
+// namespace but the user namespace (added for rootless use), all devices denied in the cgroup,
+// and the /proc and /sys entries that leak host information masked or read-only.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "spec/spec_io.hpp"
+
+namespace hrun::spec {
+namespace {
+
+std::vector<std::string> default_capabilities() {
+    return {"CAP_CHOWN",  "CAP_DAC_OVERRIDE",    "CAP_FOWNER",         "CAP_FSETID",
+            "CAP_KILL",   "CAP_SETGID",          "CAP_SETUID",         "CAP_SETPCAP",
+            "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"};
+}
+
+std::vector<Mount> default_mounts() {
+    return {
+        {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}, {}, {}},
+        {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}, {}, {}},
+        {"/dev/pts",
+         "devpts",
+         "devpts",
+         {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"},
+         {},
+         {}},
+        {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}, {}, {}},
+        {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}, {}, {}},
+        {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}, {}, {}},
+        {"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}, {}, {}},
+        {"/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", "size=65536k"}, {}, {}},
+    };
+}
+
+}  // namespace
+
+Spec default_spec(const DefaultSpecOptions& options) {
+    Spec spec;
+    spec.ociVersion = kSpecVersion;
+    spec.root = Root{"rootfs", true};
+
+    Process& p = spec.process.emplace();
+    p.terminal = false;
+    p.user = User{};  // root inside the container
+    p.args = options.args;
+    p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"};
+    p.cwd = "/";
+    Capabilities& caps = p.capabilities.emplace();
+    caps.bounding = default_capabilities();
+    caps.effective = caps.bounding;
+    caps.permitted = caps.bounding;
+    p.rlimits = {Rlimit{"RLIMIT_NOFILE", 1024, 1024}};
+    p.noNewPrivileges = true;
+
+    spec.hostname = "hrun";
+    spec.mounts = default_mounts();
+
+    Linux& linux = spec.linux.emplace();
+    linux.namespaces = {{"pid", ""}, {"network", ""}, {"ipc", ""}, {"uts", ""}, {"mount", ""}, {"cgroup", ""}};
+    Resources& res = linux.resources.emplace();
+    res.devices = {DeviceRule{false, "", std::nullopt, std::nullopt, "rwm"}};
+    linux.maskedPaths = {"/proc/acpi",        "/proc/asound",      "/proc/kcore",       "/proc/keys",
+                         "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+                         "/proc/scsi",        "/sys/firmware",     "/sys/devices/virtual/powercap",
+                         "/sys/kernel/security"};
+    linux.readonlyPaths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+
+    if (options.rootless) {
+        // One id each way: container root is the invoking user. The network namespace stays:
+        // an unprivileged user may create one inside its own user namespace.
+        linux.namespaces.push_back({"user", ""});
+        linux.uidMappings = {IdMapping{0, options.host_uid, 1}};
+        linux.gidMappings = {IdMapping{0, options.host_gid, 1}};
+        // gid 5 (tty) is not mapped, and devpts refuses a gid outside the namespace.
+        for (Mount& m : spec.mounts) {
+            if (m.type != "devpts") continue;
+            std::erase(m.options, std::string("gid=5"));
+        }
+    }
+    return spec;
+}
+
+}  // namespace hrun::spec
