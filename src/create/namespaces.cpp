@@ -167,7 +167,7 @@ Status write_id_maps(const NamespacePlan& plan, int procfd, pid_t pid) {
 namespace {
 
 ChildStatus ask_for_id_maps(int sync_fd) noexcept {
-    int rc = sync_send(sync_fd, SyncType::UsernsReady, static_cast<pid_t>(::getpid()));
+    int rc = sync_send(sync_fd, SyncType::UsernsReady);
     if (rc == 0) rc = sync_expect(sync_fd, SyncType::UsernsMapped);
     if (rc < 0) return child_fail("linux.uidMappings", "no id maps from the parent", -rc);
     // Become root of the new namespace when root is mapped (rootless and remapped configs map

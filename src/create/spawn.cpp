@@ -89,7 +89,9 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan) {
         if (rc < 0) return fail("", "sync with the container process failed", -rc);
         switch (msg.type) {
             case SyncType::UsernsReady:
-                HRUN_TRY(write_id_maps(plan.ns, plan.host.proc.get(), msg.pid));
+                // Always the first child: user namespaces exist before any second fork, and
+                // its own getpid() may be 1 in a new pid namespace.
+                HRUN_TRY(write_id_maps(plan.ns, plan.host.proc.get(), first.pid()));
                 if ((rc = sync_send(parent_sock.get(), SyncType::UsernsMapped)) < 0)
                     return fail("", "sync with the container process failed", -rc);
                 break;

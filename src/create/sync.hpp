@@ -8,7 +8,7 @@
 //   ---------------------------------------     ------------------------------------------------
 //   [clone3: born in its new namespaces, or
 //    joins/unshares them itself]
-//   USERNS_READY(pid)  ------------------->     write /proc/<pid>/{setgroups,uid_map,gid_map}
+//   USERNS_READY       ------------------->     write /proc/<pid>/{setgroups,uid_map,gid_map}
 //                      <-------------------     USERNS_MAPPED        (only with a new user ns)
 //   [second fork, only for a joined pid ns or
 //    a time namespace: the grandchild, born
