@@ -46,7 +46,7 @@ Result<create::RunRequest> to_request(const RunArgs& args) {
 
 }  // namespace
 
-void add_run_command(CLI::App& app, const GlobalOptions&, Outcome& outcome) {
+void add_run_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome) {
     auto args = std::make_shared<RunArgs>();
     CLI::App* cmd = app.add_subcommand("run", "create and run a container in the foreground");
     cmd->add_option("-b,--bundle", args->bundle, "bundle directory (default: current directory)");
@@ -57,12 +57,13 @@ void add_run_command(CLI::App& app, const GlobalOptions&, Outcome& outcome) {
     cmd->add_option("--preserve-fds", args->preserve_fds,
                     "pass N extra file descriptors (3..3+N-1) to the container")
         ->check(CLI::Range(0, 1 << 20));
-    cmd->callback([args, &outcome] {
+    cmd->callback([args, &global, &outcome] {
         auto request = to_request(*args);
         if (!request) {
             outcome.exit_code = report(request.error());
             return;
         }
+        request->systemd_cgroup = global.systemd_cgroup;
         auto code = create::run_container(*request);
         outcome.exit_code = code ? *code : report(code.error());
     });

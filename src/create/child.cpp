@@ -39,6 +39,10 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));
     reset_signals();
 
+    if (plan.wait_for_cgroup) {
+        if (int rc = sync_expect(sync_fd, SyncType::CgroupJoined); rc < 0)
+            return child_fail("linux.cgroupsPath", "not placed in the cgroup", -rc);
+    }
     const int procfd = plan.host.proc.get();
     HRUN_CHILD_TRY(enter_namespaces(plan.ns, sync_fd, procfd));
     if (plan.ns.second_fork) HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));

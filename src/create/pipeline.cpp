@@ -51,6 +51,7 @@ Result<int> run_container(const RunRequest& request) {
     if (options.bundle.size() > 1 && options.bundle.back() == '/') options.bundle.pop_back();
     options.no_pivot = request.no_pivot;
     options.preserve_fds = request.preserve_fds;
+    options.systemd_cgroup = request.systemd_cgroup;
 
     spec::Spec spec = HRUN_TRY(spec::load_spec(options.bundle + "/config.json"));  // 1. parse
     HRUN_TRY(spec::validate_spec(spec));                                             // 2. validate
@@ -58,7 +59,10 @@ Result<int> run_container(const RunRequest& request) {
 
     block_all_signals();
     ContainerProcess container = HRUN_TRY(spawn_container(plan));  // 4-6. clone, child, exec
-    return supervise(container);                                   // 7. supervise
+    int code = HRUN_TRY(supervise(container));                     // 7. supervise
+    // The foreground container is gone: its leftovers and cgroup go with it.
+    if (plan.cgroup) HRUN_TRY(plan.cgroup->destroy());
+    return code;
 }
 
 }  // namespace hrun::create

@@ -20,6 +20,7 @@ struct RunRequest {
     std::string bundle;  // directory holding config.json
     bool no_pivot = false;
     int preserve_fds = 0;
+    bool systemd_cgroup = false;
 };
 
 // Container ids as runc accepts them: 1-1024 characters of [A-Za-z0-9_+.-], not "." or "..".

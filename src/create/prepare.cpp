@@ -1,8 +1,38 @@
 #include "create/prepare.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
 namespace hrun::create {
+
+namespace {
+
+Status prepare_cgroup(ContainerPlan& plan, const spec::Spec& spec, const CreateOptions& options) {
+    static const spec::Linux kNoLinux;
+    const spec::Linux& linux = spec.linux ? *spec.linux : kNoLinux;
+    cgroups::Layout layout = HRUN_TRY(cgroups::detect_layout(plan.host.proc.get()));
+    cgroups::PathOptions where{linux.cgroupsPath, options.id, options.systemd_cgroup,
+                               cgroups::systemd_running()};
+    cgroups::Placement placement = HRUN_TRY(cgroups::resolve_placement(layout, where));
+    cgroups::PlanOptions plan_options;
+    plan_options.container_devices = linux.devices;
+    cgroups::Plan writes = HRUN_TRY(cgroups::plan_resources(
+        linux.resources ? *linux.resources : spec::Resources{}, layout, plan_options));
+    plan.cgroup = HRUN_TRY(cgroups::Cgroup::create(layout, placement, writes));
+
+    if (plan.cgroup->clone_into_fd() < 0) {
+        plan.wait_for_cgroup = true;
+        // The cgroup namespace must be rooted at the container's cgroup, which the child only
+        // joins after clone here: create that namespace after joining, not in clone3.
+        if (plan.ns.clone_flags & CLONE_NEWCGROUP) {
+            plan.ns.clone_flags &= ~static_cast<unsigned long>(CLONE_NEWCGROUP);
+            plan.ns.unshare_flags |= CLONE_NEWCGROUP;
+        }
+    }
+    return ok();
+}
+
+}  // namespace
 
 Result<ContainerPlan> prepare_container(spec::Spec spec, const CreateOptions& options) {
     ContainerPlan plan;
@@ -12,6 +42,7 @@ Result<ContainerPlan> prepare_container(spec::Spec spec, const CreateOptions& op
     plan.host = HRUN_TRY(os::probe_host());
 
     plan.ns = HRUN_TRY(plan_namespaces(spec, plan.host.euid));
+    HRUN_TRY(prepare_cgroup(plan, spec, options));
 
     rootfs::RootfsOptions rootfs_options{options.bundle, options.no_pivot};
     plan.rootfs = HRUN_TRY(rootfs::plan_rootfs(spec, rootfs_options, plan.ns.summary, plan.host));

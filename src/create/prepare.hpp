@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "cgroups/cgroups.hpp"
 #include "create/namespaces.hpp"
 #include "hrun/error.hpp"
 #include "hrun/spec.hpp"
@@ -22,6 +23,7 @@ struct CreateOptions {
     std::string bundle;     // absolute
     bool no_pivot = false;
     int preserve_fds = 0;
+    bool systemd_cgroup = false;  // cgroupsPath is "slice:prefix:name"
 };
 
 struct ContainerPlan {
@@ -33,6 +35,10 @@ struct ContainerPlan {
     rootfs::RootfsPlan rootfs;
     process::ProcessPlan process;
     std::optional<security::SeccompProgram> seccomp;
+    // Created here, before clone; removed again if the create fails. On cgroup v2 the child is
+    // born in it (CLONE_INTO_CGROUP); otherwise the parent attaches it while it waits.
+    std::optional<cgroups::Cgroup> cgroup;
+    bool wait_for_cgroup = false;
     pid_t parent_pid = 0;  // the child dies with hrun before exec (PR_SET_PDEATHSIG)
 };
 

@@ -35,6 +35,10 @@ Result<ContainerProcess> clone_child(const ContainerPlan& plan, int child_sock, 
     args.flags = plan.ns.clone_flags | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
+    if (plan.cgroup && plan.cgroup->clone_into_fd() >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<uint64_t>(plan.cgroup->clone_into_fd());
+    }
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid < 0) return fail_errno("cannot create the container process", "linux.namespaces");
     if (pid == 0) {
@@ -42,6 +46,28 @@ Result<ContainerProcess> clone_child(const ContainerPlan& plan, int child_sock, 
         child_main(plan, child_sock);
     }
     return ContainerProcess(static_cast<pid_t>(pid), UniqueFd(pidfd));
+}
+
+// The child vanished without a word: say how, and name the memory limit when the kernel's OOM
+// killer took it (a limit too small for even the setup is a config error, not a crash).
+Error describe_setup_death(const ContainerPlan& plan, ContainerProcess& child) {
+    int status = 0;
+    pid_t r;
+    while ((r = ::waitpid(child.pid(), &status, __WALL)) < 0 && errno == EINTR) {
+    }
+    if (r == child.pid()) child.release();
+    if (plan.cgroup) {
+        if (auto ooms = plan.cgroup->oom_kills(); ooms && *ooms > 0)
+            return Error{0, "linux.resources.memory.limit",
+                         "the container process was OOM-killed during setup: the limit is too low"};
+    }
+    if (r > 0 && WIFSIGNALED(status))
+        return Error{0, "", std::string("the container process was killed by signal ") +
+                                 std::to_string(WTERMSIG(status)) + " during setup"};
+    if (r > 0 && WIFEXITED(status))
+        return Error{0, "", "the container process exited with status " +
+                                 std::to_string(WEXITSTATUS(status)) + " during setup"};
+    return Error{ECHILD, "", "the container process died during setup"};
 }
 
 }  // namespace
@@ -77,6 +103,11 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan) {
 
     ContainerProcess first = HRUN_TRY(clone_child(plan, child_sock.get(), parent_sock.get()));
     child_sock.reset();  // so that the child's exec (or death) reads as EOF here
+    if (plan.wait_for_cgroup) {
+        HRUN_TRY(plan.cgroup->attach(first.pid()));
+        if (int rc = sync_send(parent_sock.get(), SyncType::CgroupJoined); rc < 0)
+            return fail("", "sync with the container process failed", -rc);
+    }
 
     // With a second fork, `first` only creates namespaces and hands over to the container.
     ContainerProcess container;
@@ -85,7 +116,7 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan) {
         SyncMsg msg;
         int rc = sync_recv(parent_sock.get(), msg);
         if (rc == -EPIPE && started) break;  // exec'd; a death after START shows in its status
-        if (rc == -EPIPE) return fail("", "the container process died during setup", ECHILD);
+        if (rc == -EPIPE) return std::unexpected(describe_setup_death(plan, first));
         if (rc < 0) return fail("", "sync with the container process failed", -rc);
         switch (msg.type) {
             case SyncType::UsernsReady:

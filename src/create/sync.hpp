@@ -6,8 +6,12 @@
 //
 //   child (container process)                   parent (hrun)
 //   ---------------------------------------     ------------------------------------------------
-//   [clone3: born in its new namespaces, or
-//    joins/unshares them itself]
+//   [clone3: born in its new namespaces (and,
+//    on cgroup v2, in its cgroup), or joins/
+//    unshares them itself]
+//                      <-------------------     CGROUP_JOINED  (v1/hybrid only: the parent
+//                                               wrote the pid to every cgroup.procs first, so
+//                                               the cgroup namespace is unshared after it)
 //   USERNS_READY       ------------------->     write /proc/<pid>/{setgroups,uid_map,gid_map}
 //                      <-------------------     USERNS_MAPPED        (only with a new user ns)
 //   [second fork, only for a joined pid ns or
@@ -34,7 +38,8 @@
 namespace hrun::create {
 
 enum class SyncType : uint32_t {
-    UsernsReady = 1,   // child -> parent: my user namespace exists, map it
+    CgroupJoined = 1,  // parent -> child: you are in the container's cgroups
+    UsernsReady,       // child -> parent: my user namespace exists, map it
     UsernsMapped,      // parent -> child: uid/gid maps are written
     ContainerPid,      // child -> parent: this pid (host view) is the container process
     Ready,             // child -> parent: set up, waiting for START
