@@ -1,8 +1,11 @@
 #include "create/child.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "create/sync.hpp"
 
@@ -31,6 +34,25 @@ void reset_signals() noexcept {
     }
 }
 
+// `hrun start` opens the fifo for reading; our open for writing blocks until then. The fifo
+// is reached through our own fd (the state directory is not visible after pivot_root).
+ChildStatus wait_for_start(int fifo_fd, int procfd) noexcept {
+    char path[32] = "self/fd/";
+    char digits[12];
+    int n = 0;
+    for (unsigned v = static_cast<unsigned>(fifo_fd); n == 0 || v != 0; v /= 10) digits[n++] = '0' + v % 10;
+    std::size_t len = std::strlen(path);
+    while (n > 0) path[len++] = digits[--n];
+    path[len] = '\0';
+    int fd = ::openat(procfd, path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return child_fail("", "cannot open the exec fifo", errno);
+    ssize_t w = ::write(fd, "0", 1);
+    int err = errno;
+    ::close(fd);
+    if (w != 1) return child_fail("", "cannot write the exec fifo", err);
+    return child_ok();
+}
+
 ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     // Non-dumpable: no process in the container may open /proc/<pid>/exe (the runtime binary,
     // CVE-2019-5736) or our memory while we are still the runtime. execve resets it.
@@ -49,6 +71,7 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     HRUN_CHILD_TRY(configure_namespaces(plan.ns, procfd));
     HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd));
     HRUN_CHILD_TRY(process::prepare_process(plan.process, procfd));
+    HRUN_CHILD_TRY(process::check_program(plan.process));
 
     int rc = sync_send(sync_fd, SyncType::Ready);
     if (rc == 0) rc = sync_expect(sync_fd, SyncType::Start);
@@ -56,6 +79,7 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     // From here on the container lives its own life, as with runc: it outlives hrun.
     if (::prctl(PR_SET_PDEATHSIG, 0) != 0)
         return child_fail("", "cannot clear the parent death signal", errno);
+    if (plan.exec_fifo) HRUN_CHILD_TRY(wait_for_start(plan.exec_fifo.get(), procfd));
 
     return process::exec_process(plan.process, plan.seccomp ? &*plan.seccomp : nullptr, procfd);
 }

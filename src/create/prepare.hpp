@@ -39,6 +39,9 @@ struct ContainerPlan {
     // born in it (CLONE_INTO_CGROUP); otherwise the parent attaches it while it waits.
     std::optional<cgroups::Cgroup> cgroup;
     bool wait_for_cgroup = false;
+    // `create`: O_PATH fd of <state>/exec.fifo. After START the child blocks opening it for
+    // writing until `hrun start` opens it for reading, then execs. Empty for `run`.
+    UniqueFd exec_fifo;
     pid_t parent_pid = 0;  // the child dies with hrun before exec (PR_SET_PDEATHSIG)
 };
 

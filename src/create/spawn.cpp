@@ -70,6 +70,18 @@ Error describe_setup_death(const ContainerPlan& plan, ContainerProcess& child) {
     return Error{ECHILD, "", "the container process died during setup"};
 }
 
+// With a second fork, `first` only created namespaces and handed over to `container`.
+Result<ContainerProcess> finish(const ContainerPlan& plan, ContainerProcess& first,
+                                ContainerProcess container) {
+    if (!plan.ns.second_fork) return std::move(first);
+    // The intermediate process exits right after handing over; collect it.
+    while (::waitpid(first.pid(), nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    first.release();
+    if (container.pid() == 0) return fail("", "the container process was not created", ECHILD);
+    return container;
+}
+
 }  // namespace
 
 ContainerProcess& ContainerProcess::operator=(ContainerProcess&& other) noexcept {
@@ -89,7 +101,7 @@ void ContainerProcess::kill_and_reap() noexcept {
     release();
 }
 
-Result<ContainerProcess> spawn_container(const ContainerPlan& plan) {
+Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const ReadyCallback& on_ready) {
     int socks[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) != 0)
         return fail_errno("cannot create the sync socket");
@@ -133,9 +145,12 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan) {
                 break;
             }
             case SyncType::Ready:
+                HRUN_TRY(on_ready(plan.ns.second_fork ? container.pid() : first.pid()));
                 if ((rc = sync_send(parent_sock.get(), SyncType::Start)) < 0)
                     return fail("", "cannot start the container process", -rc);
                 started = true;
+                // `create`: the process now waits on the exec fifo, not on us.
+                if (plan.exec_fifo) return finish(plan, first, std::move(container));
                 break;
             case SyncType::Error:
                 return std::unexpected(child_error_to_error(msg.error));
@@ -143,16 +158,7 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan) {
                 return fail("", "unexpected message from the container process", EPROTO);
         }
     }
-    if (plan.ns.second_fork) {
-        // The intermediate process has exited after handing over; collect it.
-        int status = 0;
-        while (::waitpid(first.pid(), &status, 0) < 0 && errno == EINTR) {
-        }
-        first.release();
-        if (container.pid() == 0) return fail("", "the container process was not created", ECHILD);
-        return container;
-    }
-    return first;
+    return finish(plan, first, std::move(container));
 }
 
 }  // namespace hrun::create

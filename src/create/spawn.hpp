@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <functional>
+
 #include "create/prepare.hpp"
 #include "hrun/error.hpp"
 #include "hrun/fd.hpp"
@@ -32,8 +34,13 @@ private:
     UniqueFd pidfd_;
 };
 
+// Called once the container process is set up and waits to exec (READY), with its host pid:
+// the place to record state before it may run. An error aborts the create.
+using ReadyCallback = std::function<Status(pid_t container_pid)>;
+
 // Signals must be blocked by the caller (block_all_signals) so that the child starts with
-// none delivered before it resets their dispositions.
-Result<ContainerProcess> spawn_container(const ContainerPlan& plan);
+// none delivered before it resets their dispositions. Returns once the process has exec'd
+// (`run`), or, with an exec fifo (`create`), once it waits on the fifo.
+Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const ReadyCallback& on_ready);
 
 }  // namespace hrun::create

@@ -177,6 +177,11 @@ ChildStatus load_filter(const security::SeccompProgram* seccomp) noexcept {
 
 }  // namespace
 
+ChildStatus check_program(const ProcessPlan& plan) noexcept {
+    char program[PATH_MAX];
+    return find_program(plan, program, sizeof program);
+}
+
 ChildStatus exec_process(const ProcessPlan& plan, const security::SeccompProgram* seccomp,
                          int procfd) noexcept {
     HRUN_CHILD_TRY(apply_lsm_labels(plan, procfd));

@@ -28,6 +28,10 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const ProcessOptions& o
 
 ChildStatus prepare_process(const ProcessPlan& plan, int procfd) noexcept;
 
+// Looks the program up as exec_process will (still as root, from "/"), so that `create` reports
+// a missing program instead of a container that dies at `start`.
+ChildStatus check_program(const ProcessPlan& plan) noexcept;
+
 // `seccomp` may be null (no linux.seccomp). Only returns on failure.
 ChildStatus exec_process(const ProcessPlan& plan, const security::SeccompProgram* seccomp,
                          int procfd) noexcept;
