@@ -243,6 +243,8 @@ public:
     // reports the group frozen; thaw() undoes it.
     Status freeze() const;
     Status thaw() const;
+    // Whether the freezer reports the group frozen (false on a host without a freezer).
+    Result<bool> frozen() const;
     // SIGKILLs every process in the container's cgroup and its sub-cgroups and waits until
     // they are gone (cgroup.kill when the kernel has it, else repeated kill(2) while frozen).
     Status kill_all() const;

@@ -102,6 +102,13 @@ Status set_frozen(const Layout& layout, const std::vector<UniqueFd>& leaves, boo
 }  // namespace
 
 Status Cgroup::freeze() const { return set_frozen(layout_, leaves_, true); }
+
+Result<bool> Cgroup::frozen() const {
+    const Freezer fr = freezer_of(layout_, leaves_);
+    if (fr.version == 0) return false;
+    if (fr.version == 2) return v2_frozen_is(fr.fd, true);
+    return v1_state_is(fr.fd, "FROZEN");
+}
 Status Cgroup::thaw() const { return set_frozen(layout_, leaves_, false); }
 
 Result<std::vector<pid_t>> Cgroup::pids() const {

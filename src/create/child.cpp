@@ -53,6 +53,22 @@ ChildStatus wait_for_start(int fifo_fd, int procfd) noexcept {
     return child_ok();
 }
 
+// The pty is made inside the container (its own devpts), becomes our stdio and controlling
+// terminal, and its master goes to the parent. The slave belongs to the container's root: give
+// it to the process's user, or it could not reopen its own terminal.
+ChildStatus hand_over_terminal(const ContainerPlan& plan, int sync_fd, int procfd) noexcept {
+    int master = -1;
+    HRUN_CHILD_TRY(console::setup_terminal(plan.terminal, procfd, &master));
+    int rc = sync_send(sync_fd, SyncType::Terminal);
+    if (rc == 0) rc = console::send_fd(sync_fd, master, console::kMasterName);
+    ::close(master);
+    if (rc < 0) return child_fail("process.terminal", "cannot pass the terminal to hrun", -rc);
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::fchown(fd, plan.process.uid, plan.process.gid) != 0)
+            return child_fail("process.terminal", "cannot hand the terminal to process.user", errno);
+    return child_ok();
+}
+
 ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     // Non-dumpable: no process in the container may open /proc/<pid>/exe (the runtime binary,
     // CVE-2019-5736) or our memory while we are still the runtime. execve resets it.
@@ -60,6 +76,7 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
         return child_fail("", "cannot make the runtime process non-dumpable", errno);
     HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));
     reset_signals();
+    if (plan.state_dir_fd >= 0) ::close(plan.state_dir_fd);
 
     if (plan.wait_for_cgroup) {
         if (int rc = sync_expect(sync_fd, SyncType::CgroupJoined); rc < 0)
@@ -69,7 +86,13 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     HRUN_CHILD_TRY(enter_namespaces(plan.ns, sync_fd, procfd));
     if (plan.ns.second_fork) HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));
     HRUN_CHILD_TRY(configure_namespaces(plan.ns, procfd));
+    if (plan.runtime_hooks) {
+        int rc = sync_send(sync_fd, SyncType::Hooks);
+        if (rc == 0) rc = sync_expect(sync_fd, SyncType::HooksDone);
+        if (rc < 0) return child_fail("hooks", "the runtime hooks did not complete", -rc);
+    }
     HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd));
+    if (plan.terminal.enabled) HRUN_CHILD_TRY(hand_over_terminal(plan, sync_fd, procfd));
     HRUN_CHILD_TRY(process::prepare_process(plan.process, procfd));
     HRUN_CHILD_TRY(process::check_program(plan.process));
 
@@ -80,6 +103,7 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     if (::prctl(PR_SET_PDEATHSIG, 0) != 0)
         return child_fail("", "cannot clear the parent death signal", errno);
     if (plan.exec_fifo) HRUN_CHILD_TRY(wait_for_start(plan.exec_fifo.get(), procfd));
+    if (!plan.start_hooks.hooks.empty()) HRUN_CHILD_TRY(hooks::run_prepared_hooks(plan.start_hooks));
 
     return process::exec_process(plan.process, plan.seccomp ? &*plan.seccomp : nullptr, procfd);
 }

@@ -58,8 +58,7 @@ Result<int> run_container(const RunRequest& request) {
     ContainerPlan plan = HRUN_TRY(prepare_container(std::move(spec), options));      // 3. prepare
 
     block_all_signals();
-    auto no_state = [](pid_t) { return ok(); };
-    ContainerProcess container = HRUN_TRY(spawn_container(plan, no_state));  // 4-6. clone..exec
+    ContainerProcess container = HRUN_TRY(spawn_container(plan, {}));  // 4-6. clone..exec
     int code = HRUN_TRY(supervise(container));                     // 7. supervise
     // The foreground container is gone: its leftovers and cgroup go with it.
     if (plan.cgroup) HRUN_TRY(plan.cgroup->destroy());

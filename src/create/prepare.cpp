@@ -18,6 +18,7 @@ Status prepare_cgroup(ContainerPlan& plan, const spec::Spec& spec, const CreateO
     plan_options.container_devices = linux.devices;
     cgroups::Plan writes = HRUN_TRY(cgroups::plan_resources(
         linux.resources ? *linux.resources : spec::Resources{}, layout, plan_options));
+    if (options.on_cgroup_placed) HRUN_TRY(options.on_cgroup_placed(placement, layout.mode));
     plan.cgroup = HRUN_TRY(cgroups::Cgroup::create(layout, placement, writes));
 
     if (plan.cgroup->clone_into_fd() < 0) {
@@ -54,6 +55,17 @@ Result<ContainerPlan> prepare_container(spec::Spec spec, const CreateOptions& op
 
     if (spec.linux && spec.linux->seccomp)
         plan.seccomp = HRUN_TRY(security::compile_seccomp(*spec.linux->seccomp));
+
+    if (spec.process) plan.terminal = console::plan_terminal(*spec.process);
+    if (spec.hooks) {
+        const auto& h = *spec.hooks;
+        plan.runtime_hooks =
+            !h.prestart.empty() || !h.createRuntime.empty() || !h.createContainer.empty();
+        if (!h.startContainer.empty())
+            plan.start_hooks = hooks::prepare_hooks(
+                h.startContainer, "startContainer",
+                hooks::hook_state_text(options.id, "created", options.bundle, spec.annotations));
+    }
 
     plan.spec = std::move(spec);
     return plan;

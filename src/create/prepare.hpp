@@ -4,10 +4,13 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "cgroups/cgroups.hpp"
+#include "console/console.hpp"
+#include "hooks/hooks.hpp"
 #include "create/namespaces.hpp"
 #include "hrun/error.hpp"
 #include "hrun/spec.hpp"
@@ -24,6 +27,9 @@ struct CreateOptions {
     bool no_pivot = false;
     int preserve_fds = 0;
     bool systemd_cgroup = false;  // cgroupsPath is "slice:prefix:name"
+    // Called with the cgroup directories before they are made, so that a create killed from
+    // here on leaves a state that `delete --force` can clean.
+    std::function<Status(const cgroups::Placement&, cgroups::Mode)> on_cgroup_placed;
 };
 
 struct ContainerPlan {
@@ -42,6 +48,12 @@ struct ContainerPlan {
     // `create`: O_PATH fd of <state>/exec.fifo. After START the child blocks opening it for
     // writing until `hrun start` opens it for reading, then execs. Empty for `run`.
     UniqueFd exec_fifo;
+    // The locked state directory's fd: the child closes its copy at once, or the flock it
+    // shares would keep `start` and `delete` waiting until exec.
+    int state_dir_fd = -1;
+    console::TerminalPlan terminal;
+    bool runtime_hooks = false;            // prestart/createRuntime/createContainer exist
+    hooks::PreparedHooks start_hooks;      // startContainer: run by the child before exec
     pid_t parent_pid = 0;  // the child dies with hrun before exec (PR_SET_PDEATHSIG)
 };
 

@@ -101,7 +101,7 @@ void ContainerProcess::kill_and_reap() noexcept {
     release();
 }
 
-Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const ReadyCallback& on_ready) {
+Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const SpawnSteps& steps) {
     int socks[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) != 0)
         return fail_errno("cannot create the sync socket");
@@ -123,6 +123,7 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const ReadyC
 
     // With a second fork, `first` only creates namespaces and hands over to the container.
     ContainerProcess container;
+    auto container_pid = [&] { return plan.ns.second_fork ? container.pid() : first.pid(); };
     bool started = false;
     for (;;) {
         SyncMsg msg;
@@ -144,8 +145,21 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const ReadyC
                 container = ContainerProcess(msg.pid, std::move(pidfd));
                 break;
             }
+            case SyncType::Hooks:
+                if (steps.run_hooks) HRUN_TRY(steps.run_hooks(container_pid()));
+                if ((rc = sync_send(parent_sock.get(), SyncType::HooksDone)) < 0)
+                    return fail("", "sync with the container process failed", -rc);
+                break;
+            case SyncType::Terminal: {
+                char name[console::kMaxNameLen + 1];
+                int fd = console::recv_fd(parent_sock.get(), name, sizeof name);
+                if (fd < 0) return fail("process.terminal", "cannot receive the terminal", -fd);
+                UniqueFd master(fd);
+                if (steps.terminal) HRUN_TRY(steps.terminal(std::move(master)));
+                break;
+            }
             case SyncType::Ready:
-                HRUN_TRY(on_ready(plan.ns.second_fork ? container.pid() : first.pid()));
+                if (steps.ready) HRUN_TRY(steps.ready(container_pid()));
                 if ((rc = sync_send(parent_sock.get(), SyncType::Start)) < 0)
                     return fail("", "cannot start the container process", -rc);
                 started = true;

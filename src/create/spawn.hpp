@@ -34,13 +34,19 @@ private:
     UniqueFd pidfd_;
 };
 
-// Called once the container process is set up and waits to exec (READY), with its host pid:
-// the place to record state before it may run. An error aborts the create.
-using ReadyCallback = std::function<Status(pid_t container_pid)>;
+// What the caller does at the protocol's steps (sync.hpp); an error aborts the create.
+struct SpawnSteps {
+    // HOOKS: the namespaces exist; run prestart, createRuntime and createContainer.
+    std::function<Status(pid_t container_pid)> run_hooks;
+    // TERMINAL: the pty master made inside the container.
+    std::function<Status(UniqueFd master)> terminal;
+    // READY: set up and waiting to exec; record state before it may run.
+    std::function<Status(pid_t container_pid)> ready;
+};
 
 // Signals must be blocked by the caller (block_all_signals) so that the child starts with
 // none delivered before it resets their dispositions. Returns once the process has exec'd
 // (`run`), or, with an exec fifo (`create`), once it waits on the fifo.
-Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const ReadyCallback& on_ready);
+Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const SpawnSteps& steps);
 
 }  // namespace hrun::create

@@ -18,12 +18,19 @@
 //    a time namespace: the grandchild, born
 //    with CLONE_PARENT, becomes the container]
 //   CONTAINER_PID(pid) ------------------->     track pid as the container process
-//   [hostname, sysctl, rootfs, pivot_root,
-//    rlimits ...]
-//   READY              ------------------->     (create: hold until `start`)
+//   [hostname, sysctl]
+//   HOOKS              ------------------->     run prestart, createRuntime, createContainer
+//                      <-------------------     HOOKS_DONE    (only when the config has them)
+//   [rootfs, pivot_root]
+//   TERMINAL + fd      ------------------->     pty master (SCM_RIGHTS): to --console-socket,
+//                                               or kept to proxy the caller's terminal
+//   [rlimits ...]
+//   READY              ------------------->     record state.json and the pid file
 //                      <-------------------     START
-//   [user, caps, LSM, seccomp, execve]
-//   EOF (exec succeeded)  ---------------->     container is running
+//   [create: block opening exec.fifo until `hrun start` reads it]
+//   [startContainer hooks, user, caps, LSM, seccomp, execve]
+//   EOF (exec succeeded)  ---------------->     container is running (`run` waits for this;
+//                                               `create` has returned at START)
 //
 //   Any step may instead send ERROR(ChildError) and exit 1; the parent then kills and reaps
 //   whatever it created and reports the error with the config field it names.
@@ -42,6 +49,9 @@ enum class SyncType : uint32_t {
     UsernsReady,       // child -> parent: my user namespace exists, map it
     UsernsMapped,      // parent -> child: uid/gid maps are written
     ContainerPid,      // child -> parent: this pid (host view) is the container process
+    Hooks,             // child -> parent: namespaces exist, run the runtime-side hooks
+    HooksDone,         // parent -> child: hooks succeeded
+    Terminal,          // child -> parent: the pty master follows as SCM_RIGHTS
     Ready,             // child -> parent: set up, waiting for START
     Start,             // parent -> child: exec the process
     Error,             // child -> parent: setup failed, see error
