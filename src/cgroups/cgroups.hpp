@@ -114,14 +114,14 @@ struct PathOptions {
 bool systemd_running();
 
 struct Placement {
-    std::string path;                      // the resolved cgroup path ("hrun/abc" or "/a/b")
+    std::string path;                      // the resolved cgroup path ("hrun-abc" or "/a/b")
     std::vector<std::string> paths;        // per hierarchy: the cgroup path inside it ("/process_api/x/hrun/abc")
     std::vector<std::string> directories;  // per hierarchy: its directory ("/sys/fs/cgroup/memory/...")
 };
 
 // An absolute cgroupsPath is taken from each hierarchy's root, a relative one from hrun's own
 // cgroup (on v2 from the parent of hrun's own cgroup, which usually holds processes and so
-// cannot enable controllers for children). An empty one becomes "hrun/<id>". ".." components
+// cannot enable controllers for children). An empty one becomes "hrun-<id>". ".." components
 // are rejected. With systemd, "slice:prefix:name" maps to the directory systemd would use for
 // the scope (/a.slice/a-b.slice/prefix-name.scope); hrun creates it itself, without D-Bus.
 Result<Placement> resolve_placement(const Layout& layout, const PathOptions& options);

@@ -93,7 +93,7 @@ Result<Placement> resolve_placement(const Layout& layout, const PathOptions& opt
             options.container_id == "." || options.container_id == "..")
             return fail(kField, "is empty and the container id " + quoted(options.container_id) +
                                     " cannot name a cgroup");
-        p.path = "hrun/" + options.container_id;
+        p.path = "hrun-" + options.container_id;  // one flat directory: no shared parent left behind
     } else {
         p.path = HRUN_TRY(normalize(options.cgroups_path));
     }

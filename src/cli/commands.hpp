@@ -25,6 +25,11 @@ struct Outcome {
 
 void add_run_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_spec_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void add_create_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void add_start_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void add_delete_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void add_state_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);  // state list ps
+void add_signal_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);  // kill pause resume
 
 // Prints "hrun: <error>" on stderr (and to the log file when one is set); returns exit code 1.
 int report(const Error& error);

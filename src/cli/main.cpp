@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
     Outcome outcome;
     add_run_command(app, global, outcome);
     add_spec_command(app, global, outcome);
+    add_create_command(app, global, outcome);
+    add_start_command(app, global, outcome);
+    add_delete_command(app, global, outcome);
+    add_state_commands(app, global, outcome);
+    add_signal_commands(app, global, outcome);
 
     app.parse_complete_callback([&global] {
         if (auto st = hrun::log::configure(global.log_path, global.log_format == "json",

@@ -5,12 +5,7 @@
 
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 
-#include "create/prepare.hpp"
-#include "create/spawn.hpp"
-#include "create/supervise.hpp"
-#include "spec/spec_io.hpp"
 
 namespace hrun::create {
 
@@ -39,30 +34,6 @@ std::string generate_container_id() {
     std::snprintf(out, sizeof out, "hrun-%02x%02x%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2],
                   bytes[3], bytes[4], bytes[5]);
     return out;
-}
-
-Result<int> run_container(const RunRequest& request) {
-    CreateOptions options;
-    options.id = request.id.empty() ? generate_container_id() : request.id;
-    HRUN_TRY(validate_container_id(options.id));
-    std::error_code ec;
-    options.bundle = std::filesystem::absolute(request.bundle, ec).lexically_normal().string();
-    if (ec) return fail("bundle", "cannot resolve \"" + request.bundle + "\"", ec.value());
-    if (options.bundle.size() > 1 && options.bundle.back() == '/') options.bundle.pop_back();
-    options.no_pivot = request.no_pivot;
-    options.preserve_fds = request.preserve_fds;
-    options.systemd_cgroup = request.systemd_cgroup;
-
-    spec::Spec spec = HRUN_TRY(spec::load_spec(options.bundle + "/config.json"));  // 1. parse
-    HRUN_TRY(spec::validate_spec(spec));                                             // 2. validate
-    ContainerPlan plan = HRUN_TRY(prepare_container(std::move(spec), options));      // 3. prepare
-
-    block_all_signals();
-    ContainerProcess container = HRUN_TRY(spawn_container(plan, {}));  // 4-6. clone..exec
-    int code = HRUN_TRY(supervise(container));                     // 7. supervise
-    // The foreground container is gone: its leftovers and cgroup go with it.
-    if (plan.cgroup) HRUN_TRY(plan.cgroup->destroy());
-    return code;
 }
 
 }  // namespace hrun::create

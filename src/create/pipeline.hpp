@@ -7,6 +7,9 @@
 //   5. child      create/child.cpp     namespaces, rootfs, process limits (no allocation)
 //   6. exec       process/exec.cpp     credentials, capabilities, LSM, seccomp, execve
 //   7. supervise  create/supervise.cpp wait, forward signals, exit status
+//
+// create/container.cpp strings them together for `create`, `start` and `run`, with the
+// container's state directory; create/teardown.cpp is `delete`.
 #pragma once
 
 #include <string>
@@ -15,21 +18,11 @@
 
 namespace hrun::create {
 
-struct RunRequest {
-    std::string id;      // empty: generated
-    std::string bundle;  // directory holding config.json
-    bool no_pivot = false;
-    int preserve_fds = 0;
-    bool systemd_cgroup = false;
-};
-
 // Container ids as runc accepts them: 1-1024 characters of [A-Za-z0-9_+.-], not "." or "..".
 Status validate_container_id(const std::string& id);
 
 // "hrun-" and 12 random hex digits.
 std::string generate_container_id();
 
-// `hrun run` in the foreground: returns the container's exit code (128+N for signal N).
-Result<int> run_container(const RunRequest& request);
 
 }  // namespace hrun::create

@@ -1,5 +1,6 @@
 #include "create/supervise.hpp"
 
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,7 +17,7 @@ sigset_t block_all_signals() {
 
 namespace {
 
-// Non-blocking check of the container's status; true when it has exited.
+// Non-blocking check of the process's status; true when it has exited.
 bool reap_if_exited(pid_t pid, int& code) {
     int status = 0;
     pid_t r;
@@ -31,25 +32,37 @@ bool reap_if_exited(pid_t pid, int& code) {
 
 }  // namespace
 
-Result<int> supervise(ContainerProcess& container) {
+Result<int> supervise(ContainerProcess& process, console::TerminalProxy* terminal) {
     sigset_t all;
     sigfillset(&all);
-    UniqueFd sfd(::signalfd(-1, &all, SFD_CLOEXEC));
+    UniqueFd sfd(::signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sfd) return fail_errno("cannot watch signals");
 
     int code = 0;
-    // The container may already be gone (SIGCHLD was queued before the signalfd existed).
-    while (!reap_if_exited(container.pid(), code)) {
+    // The process may already be gone (SIGCHLD was queued before the signalfd existed).
+    while (!reap_if_exited(process.pid(), code)) {
+        pollfd fds[3] = {{sfd.get(), POLLIN, 0}, {-1, 0, 0}, {-1, 0, 0}};
+        if (terminal) terminal->fill_pollfds(fds[1], fds[2]);
+        if (::poll(fds, 3, -1) < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("cannot wait for the container");
+        }
+        if (terminal) terminal->handle(fds[1], fds[2]);
+        if (!(fds[0].revents & POLLIN)) continue;
         struct signalfd_siginfo info;
-        ssize_t n = ::read(sfd.get(), &info, sizeof info);
-        if (n < 0 && errno == EINTR) continue;
-        if (n != static_cast<ssize_t>(sizeof info)) return fail_errno("cannot read signals");
-        int sig = static_cast<int>(info.ssi_signo);
-        if (sig == SIGCHLD) continue;  // loop re-checks the container
-        // pidfd: the signal reaches this container even if its pid number was recycled.
-        ::syscall(SYS_pidfd_send_signal, container.pidfd(), sig, nullptr, 0);
+        while (::read(sfd.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+            int sig = static_cast<int>(info.ssi_signo);
+            if (sig == SIGCHLD) continue;  // the loop re-checks the process
+            if (sig == SIGWINCH && terminal) {
+                terminal->on_sigwinch();  // the kernel signals the container's foreground group
+                continue;
+            }
+            // pidfd: the signal reaches this process even if its pid number was recycled.
+            ::syscall(SYS_pidfd_send_signal, process.pidfd(), sig, nullptr, 0);
+        }
     }
-    container.release();
+    if (terminal) terminal->drain_output();
+    process.release();
     return code;
 }
 

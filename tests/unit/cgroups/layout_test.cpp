@@ -148,12 +148,12 @@ TEST(Placement, EmptyPathIsHrunIdBelowOwnCgroupOnEveryHierarchy) {
     Layout l = samples::hybrid_host();
     auto p = resolve_placement(l, path(""));
     ASSERT_TRUE(p.has_value()) << p.error().what();
-    EXPECT_EQ(p->path, "hrun/abc");
+    EXPECT_EQ(p->path, "hrun-abc");
     const std::size_t mem = *l.find("memory");
-    EXPECT_EQ(p->paths[mem], "/process_api/eec64baaa79f21024ced5c808083776a/hrun/abc");
-    EXPECT_EQ(p->directories[mem], "/sys/fs/cgroup/memory/process_api/eec64baaa79f21024ced5c808083776a/hrun/abc");
-    EXPECT_EQ(p->directories[*l.find("pids")], "/sys/fs/cgroup/pids/hrun/abc");
-    EXPECT_EQ(p->directories[*l.unified()], "/sys/fs/cgroup/unified/hrun/abc");
+    EXPECT_EQ(p->paths[mem], "/process_api/eec64baaa79f21024ced5c808083776a/hrun-abc");
+    EXPECT_EQ(p->directories[mem], "/sys/fs/cgroup/memory/process_api/eec64baaa79f21024ced5c808083776a/hrun-abc");
+    EXPECT_EQ(p->directories[*l.find("pids")], "/sys/fs/cgroup/pids/hrun-abc");
+    EXPECT_EQ(p->directories[*l.unified()], "/sys/fs/cgroup/unified/hrun-abc");
     EXPECT_EQ(p->directories.size(), l.hierarchies.size());
 }
 

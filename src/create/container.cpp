@@ -1,0 +1,236 @@
+#include "create/container.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "create/pipeline.hpp"
+#include "create/prepare.hpp"
+#include "create/spawn.hpp"
+#include "create/supervise.hpp"
+#include "create/teardown.hpp"
+#include "linux/log.hpp"
+#include "spec/spec_io.hpp"
+#include "state/state.hpp"
+
+namespace hrun::create {
+
+namespace {
+
+// Written as runc does: to a temporary file renamed over the target, so an engine polling for
+// the pid file never reads half of it.
+Status write_pid_file(const std::string& path, pid_t pid) {
+    std::string tmp = path + ".hrun-tmp";
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) return fail_errno("cannot create \"" + tmp + "\"", "--pid-file");
+    std::string text = std::to_string(pid);
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        return fail_errno("cannot write \"" + tmp + "\"", "--pid-file");
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return fail("--pid-file", "cannot write \"" + path + "\"", err);
+    }
+    return ok();
+}
+
+std::string absolute_path(const std::string& path) {
+    std::error_code ec;
+    std::string abs = std::filesystem::absolute(path, ec).lexically_normal().string();
+    if (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+    return ec ? path : abs;
+}
+
+state::ContainerState initial_state(const spec::Spec& spec, const CreateOptions& options) {
+    state::ContainerState st;
+    st.oci_version = spec.ociVersion;
+    st.id = options.id;
+    st.bundle = options.bundle;
+    const std::string& root = spec.root ? spec.root->path : std::string();
+    st.rootfs = !root.empty() && root[0] == '/' ? root : absolute_path(options.bundle + "/" + root);
+    st.created = state::rfc3339_now();
+    st.owner = state::user_name(::geteuid());
+    st.annotations = spec.annotations;
+    st.config_path = options.bundle + "/config.json";
+    st.systemd_cgroup = options.systemd_cgroup;
+    st.rootless = ::geteuid() != 0;
+    auto doc = nlohmann::json::parse(spec::to_json(spec, -1), nullptr, false);
+    if (doc.is_object() && doc.contains("process")) st.init_process = doc["process"];
+    return st;
+}
+
+std::string hook_state(const state::ContainerState& st, std::string_view status, pid_t pid) {
+    return hooks::hook_state_json(st.id, status, pid, st.bundle, st.annotations);
+}
+
+// Everything `create` and `run` share: from the request to a container process that is set
+// up, recorded in state.json and (with an exec fifo) waiting for `start`.
+struct Launched {
+    state::ContainerState state;
+    spec::Spec spec;
+    ContainerProcess process;
+    std::optional<console::TerminalProxy> terminal;
+};
+
+Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool foreground) {
+    CreateOptions options;
+    options.id = request.id.empty() ? generate_container_id() : request.id;
+    HRUN_TRY(validate_container_id(options.id));
+    options.bundle = absolute_path(request.bundle);
+    options.no_pivot = request.no_pivot;
+    options.preserve_fds = request.preserve_fds;
+    options.systemd_cgroup = request.systemd_cgroup;
+
+    spec::Spec spec = HRUN_TRY(spec::load_spec(options.bundle + "/config.json"));  // 1. parse
+    HRUN_TRY(spec::validate_spec(spec));                                             // 2. validate
+    bool terminal = spec.process && spec.process->terminal;
+    if (terminal && request.console_socket.empty() && !foreground)
+        return fail("process.terminal", "a detached container with a terminal needs --console-socket");
+
+    state::StateRoot root = HRUN_TRY(state::StateRoot::open(request.root));
+    state::ContainerDir dir = HRUN_TRY(root.create(options.id));
+    // Until the create succeeds, any failure removes the state directory again (the plan's
+    // own owners remove the cgroup and kill the process).
+    struct RemoveUnlessKept {
+        state::ContainerDir& dir;
+        bool keep = false;
+        ~RemoveUnlessKept() {
+            if (!keep) (void)dir.remove();
+        }
+    } guard{dir};
+
+    state::ContainerState st = initial_state(spec, options);
+    HRUN_TRY(dir.save(st));  // pid 0: a create killed from here on is cleaned by delete --force
+    options.on_cgroup_placed = [&](const cgroups::Placement& where, cgroups::Mode mode) {
+        st.cgroup = {where.directories, std::string(cgroups::mode_name(mode))};
+        return dir.save(st);
+    };
+    ContainerPlan plan = HRUN_TRY(prepare_container(spec, options));  // 3. prepare
+    plan.state_dir_fd = dir.fd();
+    if (exec_fifo) {
+        st.exec_fifo = HRUN_TRY(dir.create_exec_fifo(::geteuid(), ::getegid()));
+        plan.exec_fifo.reset(::open(st.exec_fifo.c_str(), O_PATH | O_CLOEXEC));
+        if (!plan.exec_fifo) return fail_errno("cannot open the exec fifo");
+    }
+
+    std::optional<console::TerminalProxy> proxy;
+    SpawnSteps steps;
+    steps.run_hooks = [&](pid_t pid) -> Status {
+        std::string text = hook_state(st, "creating", pid);
+        for (auto [list, kind] : {std::pair{&spec.hooks->prestart, "prestart"},
+                                  {&spec.hooks->createRuntime, "createRuntime"},
+                                  {&spec.hooks->createContainer, "createContainer"}})
+            HRUN_TRY(hooks::run_hooks(*list, kind, text));
+        return ok();
+    };
+    steps.terminal = [&](UniqueFd master) -> Status {
+        if (!request.console_socket.empty())
+            return console::send_to_console_socket(request.console_socket, master.get(),
+                                                   console::kMasterName);
+        proxy.emplace(HRUN_TRY(console::TerminalProxy::start(std::move(master))));
+        return ok();
+    };
+    steps.ready = [&](pid_t pid) -> Status {
+        st.pid = pid;
+        st.pid_start_time = HRUN_TRY(state::process_start_time(pid, plan.host.proc.get()));
+        HRUN_TRY(dir.save(st));
+        if (!request.pid_file.empty()) HRUN_TRY(write_pid_file(request.pid_file, pid));
+        return ok();
+    };
+    block_all_signals();
+    ContainerProcess process = HRUN_TRY(spawn_container(plan, steps));  // 4-6. clone, child, exec
+
+    if (plan.cgroup) plan.cgroup->release();  // the container lives there now
+    guard.keep = true;
+    return Launched{std::move(st), std::move(plan.spec), std::move(process), std::move(proxy)};
+}
+
+// The container blocks opening its exec fifo for writing until someone opens it for reading;
+// it then writes one byte and goes on to exec. Waits for that byte, or for its death.
+Status release_exec_fifo(const state::ContainerState& st) {
+    UniqueFd fifo(::open(st.exec_fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) return fail_errno("cannot open the exec fifo \"" + st.exec_fifo + "\"");
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
+    if (!pidfd) return fail("", "the container process is gone", errno);
+    // Opening for reading lets the container's open for writing return; it then writes one
+    // byte. The pidfd turns readable if it dies instead.
+    for (;;) {
+        pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("cannot wait on the exec fifo");
+        }
+        if (fds[0].revents & POLLIN) {
+            char byte;
+            if (::read(fifo.get(), &byte, 1) == 1) return ok();
+        }
+        if (fds[1].revents & POLLIN) return fail("", "the container process exited before start");
+        if (fds[0].revents & POLLHUP) {
+            // The writer came and went without writing: it died. Wait for the pidfd to say so.
+            ::usleep(1000);
+        }
+    }
+}
+
+}  // namespace
+
+Status create_container(const ContainerRequest& request) {
+    Launched launched = HRUN_TRY(launch(request, /*exec_fifo=*/true, /*foreground=*/false));
+    launched.process.release();  // it waits for `start`; hrun's job here is done
+    return ok();
+}
+
+Status start_container(const std::string& root_path, const std::string& id) {
+    state::StateRoot root = HRUN_TRY(state::StateRoot::open(root_path, state::StateRoot::Create::MustExist));
+    state::ContainerDir dir = HRUN_TRY(root.open(id, state::Lock::Exclusive));
+    state::ContainerState st = HRUN_TRY(dir.load());
+    state::ContainerStatus status = HRUN_TRY(state::container_status(st));
+    if (status != state::ContainerStatus::Created)
+        return fail("", "cannot start a container that is " +
+                            std::string(state::status_name(status)) + " (not created)");
+    HRUN_TRY(release_exec_fifo(st));
+    ::unlink(st.exec_fifo.c_str());
+    st.exec_fifo.clear();
+    HRUN_TRY(dir.save(st));
+
+    auto spec = spec::load_spec(st.config_path);
+    if (spec && spec->hooks && !spec->hooks->poststart.empty()) {
+        // As runc: a failing poststart hook fails `start` and the container is killed.
+        if (auto hooked = hooks::run_hooks(spec->hooks->poststart, "poststart",
+                                           hook_state(st, "running", st.pid));
+            !hooked) {
+            ::kill(st.pid, SIGKILL);
+            return hooked;
+        }
+    }
+    return ok();
+}
+
+Result<int> run_container(const ContainerRequest& request, const RunOptions& options) {
+    Launched launched = HRUN_TRY(launch(request, /*exec_fifo=*/false, !options.detach));
+    const state::ContainerState& st = launched.state;
+    if (launched.spec.hooks && !launched.spec.hooks->poststart.empty()) {
+        if (auto hooked = hooks::run_hooks(launched.spec.hooks->poststart, "poststart",
+                                           hook_state(st, "running", st.pid));
+            !hooked) {
+            launched.process.kill_and_reap();
+            (void)delete_container(request.root, st.id, true);
+            return std::unexpected(hooked.error());
+        }
+    }
+    if (options.detach) {
+        launched.process.release();
+        return 0;
+    }
+    int code = HRUN_TRY(supervise(launched.process, launched.terminal ? &*launched.terminal : nullptr));
+    launched.terminal.reset();  // the caller's terminal back to normal before any message
+    if (!options.keep) HRUN_TRY(delete_container(request.root, st.id, false));
+    return code;
+}
+
+}  // namespace hrun::create

@@ -1,0 +1,39 @@
+// The runc lifecycle on top of the create pipeline (pipeline.hpp): `create` leaves the container
+// process waiting on its exec fifo, `start` releases it, `run` is both plus waiting.
+// Every container has a state directory (state/state.hpp) from the first moment of `create`,
+// so that whatever happens to hrun, `delete --force` finds what to clean.
+#pragma once
+
+#include <string>
+
+#include "hrun/error.hpp"
+
+namespace hrun::create {
+
+struct ContainerRequest {
+    std::string root;            // state root (--root)
+    std::string id;              // empty: generated (run only)
+    std::string bundle;          // directory holding config.json
+    std::string pid_file;        // --pid-file
+    std::string console_socket;  // --console-socket
+    bool no_pivot = false;
+    bool systemd_cgroup = false;
+    int preserve_fds = 0;
+};
+
+// `hrun create`: returns once the process is set up and blocked before exec.
+Status create_container(const ContainerRequest& request);
+
+// `hrun start`: lets a created container exec, then runs the poststart hooks.
+Status start_container(const std::string& root, const std::string& id);
+
+struct RunOptions {
+    bool detach = false;  // return once started (`run --detach`)
+    bool keep = false;    // keep the stopped container's state (`run --keep`)
+};
+
+// `hrun run`: create + start, then (unless detached) wait, forwarding signals and proxying the
+// terminal, and delete. Returns the container's exit code (128+N for signal N).
+Result<int> run_container(const ContainerRequest& request, const RunOptions& options);
+
+}  // namespace hrun::create
