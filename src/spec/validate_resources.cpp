@@ -52,7 +52,7 @@ bool is_cpu_list(std::string_view list) {
 }
 
 Status cpu(const CpuResources& c) {
-    if (c.shares && *c.shares == 0) return fail("linux.resources.cpu.shares", "must be greater than 0");
+    // 0 means "unset": docker writes it for every container without --cpu-shares, as runc accepts.
     if (c.quota && *c.quota < -1) return fail("linux.resources.cpu.quota", std::to_string(*c.quota) + " is below -1");
     // The kernel takes CFS quotas and periods of 1 ms or more, periods up to 1 s (0 = unset).
     if (c.quota && *c.quota > 0 && *c.quota < 1000)
@@ -67,7 +67,8 @@ Status cpu(const CpuResources& c) {
 }
 
 Status weight(const std::string& field, const std::optional<uint16_t>& w) {
-    if (w && (*w < 10 || *w > 1000)) return fail(field, std::to_string(*w) + " is out of range [10, 1000]");
+    // 0 means "unset" (docker writes it), as runc and the cgroup backends treat it.
+    if (w && *w != 0 && (*w < 10 || *w > 1000)) return fail(field, std::to_string(*w) + " is out of range [10, 1000]");
     return ok();
 }
 

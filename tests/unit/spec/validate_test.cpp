@@ -295,8 +295,8 @@ const Case kCases[] = {
      "linux.resources.memory.swappiness: 101 exceeds 100"},
     {"memory_ok", R"([{"op":"add","path":"/linux/resources/memory","value":{"limit":2000000,"swap":-1,"reservation":-1,"swappiness":0}}])", ""},
     {"memory_swap_equal_ok", R"([{"op":"add","path":"/linux/resources/memory","value":{"limit":2000000,"swap":2000000}}])", ""},
-    {"cpu_shares_zero", R"([{"op":"add","path":"/linux/resources/cpu","value":{"shares":0}}])",
-     "linux.resources.cpu.shares: must be greater than 0"},
+    // docker writes shares 0 for "unset"; runc accepts it.
+    {"cpu_shares_zero_is_unset_ok", R"([{"op":"add","path":"/linux/resources/cpu","value":{"shares":0}}])", ""},
     {"cpu_quota_tiny", R"([{"op":"add","path":"/linux/resources/cpu","value":{"quota":500}}])",
      "linux.resources.cpu.quota: 500 is below the minimum of 1000"},
     {"cpu_period_range", R"([{"op":"add","path":"/linux/resources/cpu","value":{"period":100}}])",
@@ -313,6 +313,7 @@ const Case kCases[] = {
      "linux.resources.blockIO.weightDevice[0].weight: 1001 is out of range [10, 1000]"},
     {"blkio_throttle_negative", R"([{"op":"add","path":"/linux/resources/blockIO","value":{"throttleReadBpsDevice":[{"major":-8,"minor":0,"rate":1}]}}])",
      "linux.resources.blockIO.throttleReadBpsDevice[0].major: must not be negative"},
+    {"blkio_weight_zero_is_unset_ok", R"([{"op":"add","path":"/linux/resources/blockIO","value":{"weight":0}}])", ""},
     {"blkio_ok", R"([{"op":"add","path":"/linux/resources/blockIO","value":{"weight":10,"leafWeight":1000,"weightDevice":[{"major":8,"minor":0,"weight":500}]}}])", ""},
     {"device_rule_type", R"([{"op":"add","path":"/linux/resources/devices/-","value":{"allow":true,"type":"x","access":"r"}}])",
      "linux.resources.devices[1].type: unknown device type \"x\" (expected a, c or b)"},
