@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
     add_delete_command(app, global, outcome);
     add_state_commands(app, global, outcome);
     add_signal_commands(app, global, outcome);
+    add_update_command(app, global, outcome);
+    add_features_command(app, global, outcome);
 
     app.parse_complete_callback([&global] {
         if (auto st = hrun::log::configure(global.log_path, global.log_format == "json",

@@ -8,6 +8,7 @@
 
 #include "cgroups/cgroups.hpp"
 #include "linux/procfs.hpp"
+#include "spec/spec_io.hpp"
 #include "state/state.hpp"
 
 namespace hrun::lifecycle {
@@ -123,6 +124,23 @@ Status pause(const std::string& root, const std::string& id) {
         return fail("", "cannot pause container \"" + id + "\" that is " + status_text(c.status));
     if (!c.cgroup) return fail("", "container \"" + id + "\" has no cgroup to freeze", ENOTSUP);
     return c.cgroup->freeze();
+}
+
+Status update(const std::string& root, const std::string& id, const spec::Resources& resources) {
+    Opened c = HRUN_TRY(open_container(root, id, state::Lock::Exclusive));
+    if (c.status == state::ContainerStatus::Stopped)
+        return fail("", "cannot update container \"" + id + "\" that is stopped");
+    if (!c.cgroup) return fail("", "container \"" + id + "\" has no cgroup", ENOTSUP);
+    return c.cgroup->update(resources);
+}
+
+Result<spec::Resources> parse_resources(std::string_view json_text) {
+    // Parsed as the resources of a minimal config, so that type errors name the same fields.
+    std::string doc = "{\"ociVersion\":\"1.2.0\",\"linux\":{\"resources\":";
+    doc += json_text;
+    doc += "}}";
+    spec::Spec s = HRUN_TRY(spec::parse_spec(doc));
+    return s.linux && s.linux->resources ? *s.linux->resources : spec::Resources{};
 }
 
 Status resume(const std::string& root, const std::string& id) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hrun/error.hpp"
+#include "hrun/spec.hpp"
 
 namespace hrun::lifecycle {
 
@@ -28,6 +29,15 @@ Result<std::string> list(const std::string& root, ListFormat format);
 Result<std::vector<pid_t>> processes(const std::string& root, const std::string& id);
 
 Status pause(const std::string& root, const std::string& id);
+
+// Applies new linux.resources to a live container's cgroup (`hrun update`).
+Status update(const std::string& root, const std::string& id, const spec::Resources& resources);
+
+// `--resources FILE|-` content: a linux.resources object, parsed with the config's rules.
+Result<spec::Resources> parse_resources(std::string_view json_text);
+
+// runtime-spec features JSON (`hrun features`).
+std::string features_json();
 Status resume(const std::string& root, const std::string& id);
 
 }  // namespace hrun::lifecycle

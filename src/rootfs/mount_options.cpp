@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "rootfs/mount_options.hpp"
 
 #include <sys/mount.h>
@@ -242,6 +243,21 @@ std::string join_fs_params(const std::vector<FsParam>& params) {
         if (p.has_value) out += "=" + p.value;
     }
     return out;
+}
+
+std::vector<std::string> known_mount_options() {
+    std::vector<std::string> names;
+    for (const auto& o : kAttrOptions) {
+        names.emplace_back(o.name);
+        names.push_back("r" + std::string(o.name));  // recursive variant
+    }
+    for (const auto& o : kAtimeOptions) names.emplace_back(o.name);
+    for (const auto& o : kSbOptions) names.emplace_back(o.name);
+    for (const char* p : {"bind", "rbind", "private", "rprivate", "shared", "rshared", "slave",
+                          "rslave", "unbindable", "runbindable"})
+        names.emplace_back(p);
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 }  // namespace hrun::rootfs

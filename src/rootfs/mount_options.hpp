@@ -52,6 +52,9 @@ struct MountOptions {
 // Parses mounts[i].options. `field` is "mounts[i].options"; errors name the entry:
 // `mounts[2].options[4]: "rbind" conflicts with a recursive option`. Options containing commas
 // are split like mount(8) does ("size=1m,mode=755" is two options).
+// Every option name parse_mount_options accepts as a flag (for `hrun features`).
+std::vector<std::string> known_mount_options();
+
 Result<MountOptions> parse_mount_options(const std::vector<std::string>& options,
                                          const std::string& field);
 

@@ -1,0 +1,85 @@
+// hrun update [--resources FILE|-] [flags] ID, and hrun features.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "lifecycle/lifecycle.hpp"
+
+namespace hrun::cli {
+
+namespace {
+
+struct UpdateArgs {
+    std::string id;
+    std::string resources_file;
+    std::optional<int64_t> memory, memory_swap, memory_reservation, cpu_quota, pids_limit;
+    std::optional<uint64_t> cpu_shares, cpu_period;
+    std::optional<uint16_t> blkio_weight;
+    std::string cpuset_cpus, cpuset_mems;
+};
+
+Result<spec::Resources> resources_from(const UpdateArgs& a) {
+    spec::Resources r;
+    if (!a.resources_file.empty()) {
+        std::stringstream text;
+        if (a.resources_file == "-") {
+            text << std::cin.rdbuf();
+        } else {
+            std::ifstream in(a.resources_file);
+            if (!in) return fail("--resources", "cannot read \"" + a.resources_file + "\"", errno);
+            text << in.rdbuf();
+        }
+        r = HRUN_TRY(lifecycle::parse_resources(text.str()));
+    }
+    // Flags override the file, as with runc.
+    if (a.memory || a.memory_swap || a.memory_reservation) {
+        auto& mem = r.memory ? *r.memory : r.memory.emplace();
+        if (a.memory) mem.limit = a.memory;
+        if (a.memory_swap) mem.swap = a.memory_swap;
+        if (a.memory_reservation) mem.reservation = a.memory_reservation;
+    }
+    if (a.cpu_shares || a.cpu_quota || a.cpu_period || !a.cpuset_cpus.empty() || !a.cpuset_mems.empty()) {
+        auto& cpu = r.cpu ? *r.cpu : r.cpu.emplace();
+        if (a.cpu_shares) cpu.shares = a.cpu_shares;
+        if (a.cpu_quota) cpu.quota = a.cpu_quota;
+        if (a.cpu_period) cpu.period = a.cpu_period;
+        if (!a.cpuset_cpus.empty()) cpu.cpus = a.cpuset_cpus;
+        if (!a.cpuset_mems.empty()) cpu.mems = a.cpuset_mems;
+    }
+    if (a.pids_limit) (r.pids ? *r.pids : r.pids.emplace()).limit = a.pids_limit;
+    if (a.blkio_weight) (r.blockIO ? *r.blockIO : r.blockIO.emplace()).weight = a.blkio_weight;
+    return r;
+}
+
+}  // namespace
+
+void add_update_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome) {
+    auto a = std::make_shared<UpdateArgs>();
+    CLI::App* cmd = app.add_subcommand("update", "change the resource limits of a running container");
+    cmd->add_option("id", a->id, "container id")->required();
+    cmd->add_option("-r,--resources", a->resources_file, "linux.resources JSON file, or - for stdin");
+    cmd->add_option("--memory", a->memory, "memory limit in bytes");
+    cmd->add_option("--memory-swap", a->memory_swap, "memory plus swap limit in bytes");
+    cmd->add_option("--memory-reservation", a->memory_reservation, "memory soft limit in bytes");
+    cmd->add_option("--cpu-shares", a->cpu_shares, "CPU shares (relative weight)");
+    cmd->add_option("--cpu-quota", a->cpu_quota, "CPU CFS quota in microseconds");
+    cmd->add_option("--cpu-period", a->cpu_period, "CPU CFS period in microseconds");
+    cmd->add_option("--cpuset-cpus", a->cpuset_cpus, "CPUs the container may use");
+    cmd->add_option("--cpuset-mems", a->cpuset_mems, "memory nodes the container may use");
+    cmd->add_option("--pids-limit", a->pids_limit, "maximum number of processes");
+    cmd->add_option("--blkio-weight", a->blkio_weight, "block IO weight (10-1000)");
+    cmd->callback([a, &global, &outcome] {
+        auto resources = resources_from(*a);
+        auto st = resources ? lifecycle::update(global.root, a->id, *resources)
+                            : Status(std::unexpected(resources.error()));
+        outcome.exit_code = st ? 0 : report(st.error());
+    });
+}
+
+void add_features_command(CLI::App& app, const GlobalOptions&, Outcome&) {
+    CLI::App* cmd = app.add_subcommand("features", "print what this hrun supports (JSON)");
+    cmd->callback([] { std::cout << lifecycle::features_json() << '\n'; });
+}
+
+}  // namespace hrun::cli

@@ -1,0 +1,483 @@
+/* hrun-probe: runs inside a container and reports what it sees as `key=value` lines.
+ *
+ * Without arguments it prints the process's facts (namespaces, credentials, capabilities,
+ * hostname, limits, environment). With a subcommand it performs one action and reports the
+ * outcome, so the integration tests can check isolation from the inside:
+ *
+ *   hrun-probe                      facts
+ *   hrun-probe write PATH [DATA]    write=ok | write=<ERRNO NAME>   (a directory: create a file in it)
+ *   hrun-probe read PATH            read=ok size=N (file) | read=ok entries=N (directory) | read=<ERRNO>
+ *   hrun-probe syscall NAME         syscall=ok | syscall=<ERRNO NAME>, errno=N
+ *   hrun-probe exit N               exits with status N
+ *   hrun-probe signal-self SIG      sends SIG to itself (pid 1 of a pid namespace survives this)
+ *   hrun-probe sleep SECONDS        prints ready, then sleeps
+ *   hrun-probe trap-term CODE       prints ready, exits with CODE when SIGTERM arrives
+ *   hrun-probe fds                  fd.N=<readlink target> for every open descriptor
+ *   hrun-probe stat PATH            stat.type stat.mode stat.uid stat.gid stat.rdev stat.fsmagic
+ *
+ * It is linked statically and uses only libc, so it runs in any rootfs. An errno without a
+ * name in the table below is printed as its number.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct named_int {
+    const char *name;
+    int value;
+};
+
+#define ENTRY(x) {#x, x}
+
+static const struct named_int errno_names[] = {
+    ENTRY(EPERM),   ENTRY(ENOENT),  ENTRY(ESRCH),   ENTRY(EINTR),     ENTRY(EIO),
+    ENTRY(ENXIO),   ENTRY(E2BIG),   ENTRY(ENOEXEC), ENTRY(EBADF),     ENTRY(ECHILD),
+    ENTRY(EAGAIN),  ENTRY(ENOMEM),  ENTRY(EACCES),  ENTRY(EFAULT),    ENTRY(EBUSY),
+    ENTRY(EEXIST),  ENTRY(EXDEV),   ENTRY(ENODEV),  ENTRY(ENOTDIR),   ENTRY(EISDIR),
+    ENTRY(EINVAL),  ENTRY(ENFILE),  ENTRY(EMFILE),  ENTRY(ENOTTY),    ENTRY(ETXTBSY),
+    ENTRY(EFBIG),   ENTRY(ENOSPC),  ENTRY(ESPIPE),  ENTRY(EROFS),     ENTRY(EMLINK),
+    ENTRY(EPIPE),   ENTRY(ERANGE),  ENTRY(ENAMETOOLONG), ENTRY(ENOSYS), ENTRY(ENOTEMPTY),
+    ENTRY(ELOOP),   ENTRY(EOVERFLOW), ENTRY(EAFNOSUPPORT), ENTRY(EOPNOTSUPP),
+    ENTRY(EDQUOT),  ENTRY(ENOTSUP) /* same value as EOPNOTSUPP on Linux: first wins */,
+};
+
+static const struct named_int signal_names[] = {
+    ENTRY(SIGHUP),  ENTRY(SIGINT),  ENTRY(SIGQUIT), ENTRY(SIGILL),  ENTRY(SIGTRAP),
+    ENTRY(SIGABRT), ENTRY(SIGBUS),  ENTRY(SIGFPE),  ENTRY(SIGKILL), ENTRY(SIGUSR1),
+    ENTRY(SIGSEGV), ENTRY(SIGUSR2), ENTRY(SIGPIPE), ENTRY(SIGALRM), ENTRY(SIGTERM),
+    ENTRY(SIGCHLD), ENTRY(SIGCONT), ENTRY(SIGSTOP), ENTRY(SIGTSTP), ENTRY(SIGWINCH),
+};
+
+static const struct named_int rlimit_names[] = {
+    ENTRY(RLIMIT_CPU),     ENTRY(RLIMIT_FSIZE),  ENTRY(RLIMIT_DATA),      ENTRY(RLIMIT_STACK),
+    ENTRY(RLIMIT_CORE),    ENTRY(RLIMIT_RSS),    ENTRY(RLIMIT_NPROC),     ENTRY(RLIMIT_NOFILE),
+    ENTRY(RLIMIT_MEMLOCK), ENTRY(RLIMIT_AS),     ENTRY(RLIMIT_LOCKS),     ENTRY(RLIMIT_SIGPENDING),
+    ENTRY(RLIMIT_MSGQUEUE), ENTRY(RLIMIT_NICE),  ENTRY(RLIMIT_RTPRIO),    ENTRY(RLIMIT_RTTIME),
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static void print_errno(const char *key, int err) {
+    for (size_t i = 0; i < COUNT(errno_names); ++i) {
+        if (errno_names[i].value == err) {
+            printf("%s=%s\n", key, errno_names[i].name);
+            printf("errno=%d\n", err);
+            return;
+        }
+    }
+    printf("%s=%d\n", key, err);
+    printf("errno=%d\n", err);
+}
+
+/* Prints key=ok, or key=<errno name> and errno=N; returns the process exit status to use. */
+static int report(const char *key, int rc, int err) {
+    if (rc == 0) {
+        printf("%s=ok\n", key);
+        return 0;
+    }
+    print_errno(key, err);
+    return 0;  /* a failed operation is a result, not a probe failure */
+}
+
+static int parse_int(const char *s, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0') return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---- facts ---- */
+
+static void print_namespaces(void) {
+    static const char *types[] = {"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children",
+                                  "time", "time_for_children", "user", "uts"};
+    for (size_t i = 0; i < COUNT(types); ++i) {
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof path, "/proc/self/ns/%s", types[i]);
+        /* stat follows the magic link to the nsfs inode: its number names the namespace. */
+        if (stat(path, &st) == 0)
+            printf("ns.%s=%lu\n", types[i], (unsigned long)st.st_ino);
+        else
+            printf("ns.%s=missing\n", types[i]);
+    }
+}
+
+static void print_credentials(void) {
+    printf("pid=%d\n", (int)getpid());
+    printf("ppid=%d\n", (int)getppid());
+    printf("uid=%u\n", (unsigned)getuid());
+    printf("gid=%u\n", (unsigned)getgid());
+    printf("euid=%u\n", (unsigned)geteuid());
+    printf("egid=%u\n", (unsigned)getegid());
+    gid_t groups[256];
+    int n = getgroups((int)COUNT(groups), groups);
+    printf("groups=");
+    for (int i = 0; i < n; ++i) printf(i ? ",%u" : "%u", (unsigned)groups[i]);
+    printf("\n");
+}
+
+/* Copies selected /proc/self/status fields: capabilities, no_new_privs, seccomp mode. */
+static void print_status(void) {
+    static const struct {
+        const char *field;
+        const char *key;
+    } wanted[] = {
+        {"CapInh:", "cap.inh"}, {"CapPrm:", "cap.prm"}, {"CapEff:", "cap.eff"},
+        {"CapBnd:", "cap.bnd"}, {"CapAmb:", "cap.amb"}, {"NoNewPrivs:", "nonewprivs"},
+        {"Seccomp:", "seccomp"},
+    };
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f == NULL) {
+        print_errno("status", errno);
+        return;
+    }
+    char line[512];
+    while (fgets(line, sizeof line, f) != NULL) {
+        for (size_t i = 0; i < COUNT(wanted); ++i) {
+            size_t len = strlen(wanted[i].field);
+            if (strncmp(line, wanted[i].field, len) != 0) continue;
+            char *value = line + len;
+            while (*value == ' ' || *value == '\t') ++value;
+            value[strcspn(value, "\n")] = '\0';
+            printf("%s=%s\n", wanted[i].key, value);
+        }
+    }
+    fclose(f);
+}
+
+static void print_limit(rlim_t v) {
+    if (v == RLIM_INFINITY)
+        printf("unlimited");
+    else
+        printf("%llu", (unsigned long long)v);
+}
+
+static void print_rlimits(void) {
+    for (size_t i = 0; i < COUNT(rlimit_names); ++i) {
+        struct rlimit rl;
+        if (getrlimit(rlimit_names[i].value, &rl) != 0) continue;
+        printf("rlimit.%s=", rlimit_names[i].name + strlen("RLIMIT_"));
+        print_limit(rl.rlim_cur);
+        printf(":");
+        print_limit(rl.rlim_max);
+        printf("\n");
+    }
+}
+
+static int facts(void) {
+    print_namespaces();
+    print_credentials();
+    print_status();
+
+    struct utsname u;
+    if (uname(&u) == 0) {
+        printf("hostname=%s\n", u.nodename);
+        printf("domainname=%s\n", u.domainname);
+    }
+    char cwd[4096];
+    printf("cwd=%s\n", getcwd(cwd, sizeof cwd) ? cwd : "?");
+    mode_t mask = umask(0);
+    umask(mask);
+    printf("umask=%04o\n", (unsigned)mask);
+    print_rlimits();
+    for (char **e = environ; e != NULL && *e != NULL; ++e) printf("env.%s\n", *e);
+    return 0;
+}
+
+/* ---- subcommands ---- */
+
+static int cmd_write(const char *path, const char *data) {
+    struct stat st;
+    int fd;
+    char file[4200];
+    int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (is_dir) {
+        snprintf(file, sizeof file, "%s/.hrun-probe-%d", strcmp(path, "/") == 0 ? "" : path,
+                 (int)getpid());
+        fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    } else {
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    }
+    if (fd < 0) return report("write", -1, errno);
+    const char *payload = data != NULL ? data : (is_dir ? "hrun-probe\n" : "");
+    size_t len = strlen(payload);
+    int rc = 0, err = 0;
+    if (len > 0 && write(fd, payload, len) != (ssize_t)len) {
+        rc = -1;
+        err = errno;
+    }
+    close(fd);
+    if (is_dir) unlink(file);
+    return report("write", rc, err);
+}
+
+static int cmd_read(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return report("read", -1, errno);
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d == NULL) return report("read", -1, errno);
+        long entries = 0;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL)
+            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) ++entries;
+        closedir(d);
+        printf("read=ok\nentries=%ld\n", entries);
+        return 0;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return report("read", -1, errno);
+    char buf[65536];
+    long long total = 0;
+    ssize_t n;
+    /* Bounded: /proc/kcore unmasked is as large as the address space. */
+    while (total < (1LL << 24) && (n = read(fd, buf, sizeof buf)) > 0) total += n;
+    int err = n < 0 ? errno : 0;
+    close(fd);
+    if (n < 0) return report("read", -1, err);
+    printf("read=ok\nsize=%lld\n", total);
+    return 0;
+}
+
+/* Each entry performs one syscall that a container's policy may forbid. */
+static int try_syscall(const char *name, int *err) {
+    int rc;
+    if (strcmp(name, "mkdir") == 0) {
+        char dir[64];
+        snprintf(dir, sizeof dir, "/tmp/hrun-probe-dir-%d", (int)getpid());
+        rc = mkdir(dir, 0755);
+        if (rc == 0) rmdir(dir);
+    } else if (strcmp(name, "mount") == 0) {
+        rc = mount("none", "/tmp", "tmpfs", 0, NULL);
+        if (rc == 0) umount2("/tmp", MNT_DETACH);
+    } else if (strcmp(name, "unshare") == 0) {
+        rc = unshare(CLONE_NEWUTS);
+    } else if (strcmp(name, "ptrace") == 0) {
+        rc = (int)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+    } else if (strcmp(name, "chroot") == 0) {
+        rc = chroot("/");
+    } else if (strcmp(name, "sethostname") == 0) {
+        struct utsname u;
+        rc = uname(&u);
+        if (rc == 0) rc = sethostname(u.nodename, strlen(u.nodename));
+    } else if (strcmp(name, "setuid") == 0) {
+        rc = setuid(0);
+    } else if (strcmp(name, "mknod") == 0) {
+        char node[64];
+        snprintf(node, sizeof node, "/tmp/hrun-probe-null-%d", (int)getpid());
+        rc = mknod(node, S_IFCHR | 0600, makedev(1, 3));
+        if (rc == 0) unlink(node);
+    } else if (strcmp(name, "chown") == 0) {
+        /* Giving a file away needs CAP_CHOWN even for its owner. */
+        char file[64];
+        snprintf(file, sizeof file, "/tmp/hrun-probe-chown-%d", (int)getpid());
+        int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            *err = errno;
+            return -1;
+        }
+        close(fd);
+        rc = chown(file, 12345, 12345);
+        int saved = errno;
+        unlink(file);
+        errno = saved;
+    } else if (strcmp(name, "socket") == 0) {
+        rc = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (rc >= 0) rc = close(rc);
+    } else if (strcmp(name, "personality") == 0) {
+        rc = personality(0xffffffff) == -1 ? -1 : 0;
+    } else if (strcmp(name, "getpid") == 0) {
+        rc = getpid() > 0 ? 0 : -1;
+    } else if (strcmp(name, "keyctl") == 0) {
+        rc = (int)syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0);
+        if (rc > 0) rc = 0;
+    } else if (strcmp(name, "bpf") == 0) {
+        rc = (int)syscall(SYS_bpf, -1, NULL, 0);  /* EINVAL when allowed, EPERM when filtered */
+    } else if (strcmp(name, "clock_settime") == 0) {
+        struct timespec ts;
+        rc = clock_gettime(CLOCK_REALTIME, &ts);
+        if (rc == 0) rc = clock_settime(CLOCK_REALTIME, &ts);
+    } else {
+        fprintf(stderr, "hrun-probe: unknown syscall %s\n", name);
+        return -2;
+    }
+    *err = rc == 0 ? 0 : errno;
+    return rc == 0 ? 0 : -1;
+}
+
+static int cmd_syscall(const char *name) {
+    int err = 0;
+    int rc = try_syscall(name, &err);
+    if (rc == -2) return 2;
+    return report("syscall", rc, err);
+}
+
+static int signal_from_name(const char *s) {
+    long n;
+    if (parse_int(s, &n) == 0) return (int)n;
+    for (size_t i = 0; i < COUNT(signal_names); ++i) {
+        const char *full = signal_names[i].name;
+        if (strcmp(s, full) == 0 || strcmp(s, full + 3) == 0) return signal_names[i].value;
+    }
+    return -1;
+}
+
+static int cmd_signal_self(const char *sig_name) {
+    int sig = signal_from_name(sig_name);
+    if (sig <= 0) {
+        fprintf(stderr, "hrun-probe: unknown signal %s\n", sig_name);
+        return 2;
+    }
+    fflush(stdout);
+    signal(sig, SIG_DFL);
+    kill(getpid(), sig);
+    /* Still here: the signal was ignored (a pid namespace's init ignores its own signals). */
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    printf("signal-self=survived\n");
+    return 1;
+}
+
+static int cmd_sleep(const char *seconds) {
+    long s;
+    if (parse_int(seconds, &s) != 0 || s < 0) {
+        fprintf(stderr, "hrun-probe: bad seconds %s\n", seconds);
+        return 2;
+    }
+    printf("ready\n");
+    fflush(stdout);
+    struct timespec ts = {s, 0};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    printf("slept=%ld\n", s);
+    return 0;
+}
+
+static volatile sig_atomic_t term_code;
+
+static void on_term(int sig) {
+    (void)sig;
+    _exit((int)term_code);
+}
+
+static int cmd_trap_term(const char *code) {
+    long c;
+    if (parse_int(code, &c) != 0 || c < 0 || c > 255) {
+        fprintf(stderr, "hrun-probe: bad exit code %s\n", code);
+        return 2;
+    }
+    term_code = (sig_atomic_t)c;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) != 0) return report("trap-term", -1, errno);
+    printf("ready\n");
+    fflush(stdout);
+    for (;;) pause();
+}
+
+static int cmd_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL) return report("fds", -1, errno);
+    int own = dirfd(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        long fd;
+        if (parse_int(de->d_name, &fd) != 0 || fd == own) continue;
+        char link[128], target[4096];
+        snprintf(link, sizeof link, "/proc/self/fd/%ld", fd);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n < 0) n = 0;
+        target[n] = '\0';
+        printf("fd.%ld=%s\n", fd, target);
+    }
+    closedir(d);
+    return 0;
+}
+
+static const char *file_type(mode_t m) {
+    if (S_ISREG(m)) return "reg";
+    if (S_ISDIR(m)) return "dir";
+    if (S_ISLNK(m)) return "lnk";
+    if (S_ISCHR(m)) return "chr";
+    if (S_ISBLK(m)) return "blk";
+    if (S_ISFIFO(m)) return "fifo";
+    if (S_ISSOCK(m)) return "sock";
+    return "unknown";
+}
+
+static int cmd_stat(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return report("stat", -1, errno);
+    printf("stat=ok\n");
+    printf("stat.type=%s\n", file_type(st.st_mode));
+    printf("stat.mode=%04o\n", (unsigned)(st.st_mode & 07777));
+    printf("stat.uid=%u\nstat.gid=%u\n", (unsigned)st.st_uid, (unsigned)st.st_gid);
+    printf("stat.rdev=%u:%u\n", major(st.st_rdev), minor(st.st_rdev));
+    struct statfs sf;
+    if (statfs(path, &sf) == 0) printf("stat.fsmagic=0x%lx\n", (unsigned long)sf.f_type);
+    return 0;
+}
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: hrun-probe [write PATH [DATA] | read PATH | syscall NAME | exit N |\n"
+            "                   signal-self SIG | sleep SECONDS | trap-term CODE | fds | stat PATH]\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    int rc;
+    if (argc < 2 || strcmp(argv[1], "facts") == 0) {
+        rc = facts();
+    } else if (strcmp(argv[1], "write") == 0 && (argc == 3 || argc == 4)) {
+        rc = cmd_write(argv[2], argc == 4 ? argv[3] : NULL);
+    } else if (strcmp(argv[1], "read") == 0 && argc == 3) {
+        rc = cmd_read(argv[2]);
+    } else if (strcmp(argv[1], "syscall") == 0 && argc == 3) {
+        rc = cmd_syscall(argv[2]);
+    } else if (strcmp(argv[1], "exit") == 0 && argc == 3) {
+        long n;
+        if (parse_int(argv[2], &n) != 0) return usage();
+        fflush(stdout);
+        return (int)(n & 0xff);
+    } else if (strcmp(argv[1], "signal-self") == 0 && argc == 3) {
+        rc = cmd_signal_self(argv[2]);
+    } else if (strcmp(argv[1], "sleep") == 0 && argc == 3) {
+        rc = cmd_sleep(argv[2]);
+    } else if (strcmp(argv[1], "trap-term") == 0 && argc == 3) {
+        rc = cmd_trap_term(argv[2]);
+    } else if (strcmp(argv[1], "fds") == 0 && argc == 2) {
+        rc = cmd_fds();
+    } else if (strcmp(argv[1], "stat") == 0 && argc == 3) {
+        rc = cmd_stat(argv[2]);
+    } else {
+        return usage();
+    }
+    fflush(stdout);
+    return rc;
+}
