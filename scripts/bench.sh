@@ -223,6 +223,37 @@ echo "$header"
 echo "$rule"
 echo "$line"
 
+# ---- memory: the smallest cgroup memory limit each runtime can start a container under ------
+# The container's cgroup is charged for everything the runtime does in the container process
+# between clone and exec (runc's Go init re-executes itself there). One run per step of the
+# ladder; the first limit at which `run` of `true` exits 0 is reported.
+limits_kib=(64 128 192 256 384 512 1024 2048 4096 8192)
+echo
+echo "### Smallest memory limit (linux.resources.memory.limit) under which \`run\` of \`true\` succeeds"
+echo
+echo "| runtime | starts under 256 KiB | smallest working limit (KiB, of ${limits_kib[*]}) |"
+echo "|---|---|---|"
+for rt in "${runtimes[@]}"; do
+  ((usable[plain,$rt])) || { echo "| $rt | n/a | n/a |"; continue; }
+  b=$tmp/bundle-mem-$rt
+  mkdir -p "$b"
+  smallest=""
+  for kib in "${limits_kib[@]}"; do
+    jq --argjson bytes $((kib * 1024)) '.linux.resources.memory = {"limit": $bytes}' \
+      "$tmp/bundle-plain-$rt/config.json" >"$b/config.json"
+    if "$(runtime_bin "$rt")" --root "$tmp/state-$rt" run --bundle "$b" "mem-$kib-$rt-$$" \
+         </dev/null >/dev/null 2>&1; then
+      smallest=$kib
+      break
+    fi
+    # A failed run can leave state behind in other runtimes' roots: clear it before the next.
+    "$(runtime_bin "$rt")" --root "$tmp/state-$rt" delete --force "mem-$kib-$rt-$$" >/dev/null 2>&1 || true
+  done
+  under="no"
+  [[ -n $smallest ]] && ((smallest <= 256)) && under="yes"
+  echo "| $rt | $under | ${smallest:->${limits_kib[-1]}} |"
+done
+
 notes=()
 for rt in "${!adapted[@]}"; do
   notes+=("- $rt refused the config as written; it ran it with \`$compat_filter\`.")

@@ -207,7 +207,7 @@ protected:
         auto h = os::probe_host();
         ASSERT_TRUE(h.has_value()) << h.error().what();
         host_ = std::move(*h);
-        mountinfo_before_ = read_text("/proc/self/mountinfo");
+        mountinfo_before_ = own_mounts();
 
         bundle_.mkdirs("rootfs/bin");
         std::filesystem::copy_file("/bin/busybox", bundle_ / "rootfs/bin/busybox");
@@ -228,7 +228,7 @@ protected:
 
     void TearDown() override {
         if (::geteuid() != 0 || mountinfo_before_.empty()) return;
-        std::string after = read_text("/proc/self/mountinfo");
+        std::string after = own_mounts();
         EXPECT_EQ(after, mountinfo_before_) << "a mount leaked into the test's namespace";
         if (after != mountinfo_before_) {
             // Never recurse into something mounted.
@@ -236,6 +236,24 @@ protected:
             host_data_.keep();
         }
         EXPECT_FALSE(readonly("/sys")) << "the host's /sys became read-only";
+    }
+
+    // The host's mount table minus what other programs on the machine mount meanwhile under
+    // /tmp and /run (engines, other tests): only mounts this test could have leaked count.
+    std::string own_mounts() const {
+        std::istringstream lines(read_text("/proc/self/mountinfo"));
+        std::string out, line;
+        const std::string ours[] = {bundle_.path(), host_data_.path()};
+        while (std::getline(lines, line)) {
+            std::istringstream fields(line);
+            std::string f[5];
+            for (auto& x : f) fields >> x;
+            const std::string& point = f[4];
+            bool foreign = (point.rfind("/tmp/", 0) == 0 || point.rfind("/run/", 0) == 0) &&
+                           point.rfind(ours[0], 0) != 0 && point.rfind(ours[1], 0) != 0;
+            if (!foreign) out += line + "\n";
+        }
+        return out;
     }
 
     void add(std::string dest, std::string type, std::string source, std::vector<std::string> opts) {
