@@ -15,6 +15,7 @@ namespace hrun::cli {
 namespace {
 
 void print(const std::string& text, bool newline = true) {
+    if (text.empty()) return;
     std::cout << text;
     if (newline && (text.empty() || text.back() != '\n')) std::cout << '\n';
     std::cout.flush();

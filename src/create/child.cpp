@@ -96,12 +96,14 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     HRUN_CHILD_TRY(process::prepare_process(plan.process, procfd));
     HRUN_CHILD_TRY(process::check_program(plan.process));
 
+    // From here on the container lives its own life, as with runc: it outlives hrun (`create`
+    // exits right after START). Cleared before READY, not after START, or hrun's exit could
+    // race the prctl; a parent that dies before START still ends us: its socket reads EOF.
+    if (::prctl(PR_SET_PDEATHSIG, 0) != 0)
+        return child_fail("", "cannot clear the parent death signal", errno);
     int rc = sync_send(sync_fd, SyncType::Ready);
     if (rc == 0) rc = sync_expect(sync_fd, SyncType::Start);
     if (rc < 0) return child_fail("", "not started by the parent", -rc);
-    // From here on the container lives its own life, as with runc: it outlives hrun.
-    if (::prctl(PR_SET_PDEATHSIG, 0) != 0)
-        return child_fail("", "cannot clear the parent death signal", errno);
     if (plan.exec_fifo) HRUN_CHILD_TRY(wait_for_start(plan.exec_fifo.get(), procfd));
     if (!plan.start_hooks.hooks.empty()) HRUN_CHILD_TRY(hooks::run_prepared_hooks(plan.start_hooks));
 
