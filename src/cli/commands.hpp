@@ -29,6 +29,7 @@ void add_create_command(CLI::App& app, const GlobalOptions& global, Outcome& out
 void add_start_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_delete_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_state_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);  // state list ps
+void add_exec_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_update_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_features_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_signal_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);  // kill pause resume

@@ -85,13 +85,13 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     const int procfd = plan.host.proc.get();
     HRUN_CHILD_TRY(enter_namespaces(plan.ns, sync_fd, procfd));
     if (plan.ns.second_fork) HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));
-    HRUN_CHILD_TRY(configure_namespaces(plan.ns, procfd));
+    if (!plan.join_existing) HRUN_CHILD_TRY(configure_namespaces(plan.ns, procfd));
     if (plan.runtime_hooks) {
         int rc = sync_send(sync_fd, SyncType::Hooks);
         if (rc == 0) rc = sync_expect(sync_fd, SyncType::HooksDone);
         if (rc < 0) return child_fail("hooks", "the runtime hooks did not complete", -rc);
     }
-    HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd));
+    if (!plan.join_existing) HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd));
     if (plan.terminal.enabled) HRUN_CHILD_TRY(hand_over_terminal(plan, sync_fd, procfd));
     HRUN_CHILD_TRY(process::prepare_process(plan.process, procfd));
     HRUN_CHILD_TRY(process::check_program(plan.process));

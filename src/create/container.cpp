@@ -20,8 +20,6 @@
 
 namespace hrun::create {
 
-namespace {
-
 // Written as runc does: to a temporary file renamed over the target, so an engine polling for
 // the pid file never reads half of it.
 Status write_pid_file(const std::string& path, pid_t pid) {
@@ -38,6 +36,8 @@ Status write_pid_file(const std::string& path, pid_t pid) {
     }
     return ok();
 }
+
+namespace {
 
 std::string absolute_path(const std::string& path) {
     std::error_code ec;

@@ -4,6 +4,8 @@
 // so that whatever happens to hrun, `delete --force` finds what to clean.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "hrun/error.hpp"
@@ -20,6 +22,9 @@ struct ContainerRequest {
     bool systemd_cgroup = false;
     int preserve_fds = 0;
 };
+
+// Writes `pid` to `path` through a temporary file renamed over it (engines poll for it).
+Status write_pid_file(const std::string& path, pid_t pid);
 
 // `hrun create`: returns once the process is set up and blocked before exec.
 Status create_container(const ContainerRequest& request);

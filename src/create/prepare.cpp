@@ -71,4 +71,32 @@ Result<ContainerPlan> prepare_container(spec::Spec spec, const CreateOptions& op
     return plan;
 }
 
+Result<ContainerPlan> prepare_joining(spec::Spec spec, const CreateOptions& options,
+                                      std::optional<cgroups::Cgroup> cgroup) {
+    ContainerPlan plan;
+    plan.id = options.id;
+    plan.bundle = options.bundle;
+    plan.parent_pid = ::getpid();
+    plan.join_existing = true;
+    plan.host = HRUN_TRY(os::probe_host());
+    plan.ns = HRUN_TRY(plan_namespaces(spec, plan.host.euid));
+    plan.ns.hostname.clear();
+    plan.ns.domainname.clear();
+    plan.ns.sysctls.clear();
+    plan.ns.loopback_up = false;
+    plan.cgroup = std::move(cgroup);
+    plan.wait_for_cgroup = plan.cgroup && plan.cgroup->clone_into_fd() < 0;
+
+    process::ProcessOptions process_options{options.preserve_fds, options.bundle};
+    plan.process = HRUN_TRY(process::plan_process(spec, process_options, plan.host));
+    if (spec.linux && spec.linux->seccomp)
+        plan.seccomp = HRUN_TRY(security::compile_seccomp(*spec.linux->seccomp));
+    if (spec.process) {
+        plan.terminal = console::plan_terminal(*spec.process);
+        plan.terminal.mount_console = false;  // /dev/console belongs to the container's init
+    }
+    plan.spec = std::move(spec);
+    return plan;
+}
+
 }  // namespace hrun::create

@@ -52,11 +52,20 @@ struct ContainerPlan {
     // shares would keep `start` and `delete` waiting until exec.
     int state_dir_fd = -1;
     console::TerminalPlan terminal;
+    // `exec`: every namespace is joined, the rootfs is the container's already; the child skips
+    // hostname, sysctl and rootfs setup.
+    bool join_existing = false;
     bool runtime_hooks = false;            // prestart/createRuntime/createContainer exist
     hooks::PreparedHooks start_hooks;      // startContainer: run by the child before exec
     pid_t parent_pid = 0;  // the child dies with hrun before exec (PR_SET_PDEATHSIG)
 };
 
 Result<ContainerPlan> prepare_container(spec::Spec spec, const CreateOptions& options);
+
+// For `exec`: the plan of a process that joins a running container. `spec` holds the exec'd
+// process and the container's namespaces as paths (/proc/<init>/ns/*); the cgroup is the
+// container's own.
+Result<ContainerPlan> prepare_joining(spec::Spec spec, const CreateOptions& options,
+                                      std::optional<cgroups::Cgroup> cgroup);
 
 }  // namespace hrun::create

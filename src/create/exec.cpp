@@ -1,0 +1,143 @@
+#include "create/exec.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "create/container.hpp"
+#include "create/prepare.hpp"
+#include "create/spawn.hpp"
+#include "create/supervise.hpp"
+#include "linux/procfs.hpp"
+#include "spec/spec_io.hpp"
+#include "state/state.hpp"
+
+namespace hrun::create {
+
+namespace {
+
+const char* proc_ns_name(const std::string& type) {
+    if (type == "network") return "net";
+    if (type == "mount") return "mnt";
+    return type.c_str();
+}
+
+// A runtime-spec process object, parsed with the config's rules (its errors name the fields).
+Result<spec::Process> parse_process(const std::string& text) {
+    spec::Spec s = HRUN_TRY(spec::parse_spec("{\"ociVersion\":\"1.2.0\",\"process\":" + text + "}"));
+    if (!s.process) return fail("process", "missing");
+    return *s.process;
+}
+
+Result<std::string> read_all(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return fail("--process", "cannot read \"" + path + "\"", errno);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+void set_env(std::vector<std::string>& env, const std::string& entry) {
+    std::string key = entry.substr(0, entry.find('='));
+    for (auto& e : env)
+        if (e.compare(0, key.size() + 1, key + "=") == 0) {
+            e = entry;
+            return;
+        }
+    env.push_back(entry);
+}
+
+// The process to exec: --process as given, else the container's own process with the flags'
+// changes (runc's rules).
+Result<spec::Process> exec_process_spec(const ExecRequest& r, const state::ContainerState& st) {
+    if (!r.process_file.empty()) return parse_process(HRUN_TRY(read_all(r.process_file)));
+    spec::Process p = st.init_process.is_object() ? HRUN_TRY(parse_process(st.init_process.dump()))
+                                                  : spec::Process{};
+    if (r.args.empty()) return fail("args", "exec needs a command or --process");
+    p.args = r.args;
+    p.terminal = r.tty.value_or(false);
+    p.consoleSize.reset();
+    if (!r.cwd.empty()) p.cwd = r.cwd;
+    for (const auto& e : r.env) set_env(p.env, e);
+    if (!r.user.empty()) {
+        auto colon = r.user.find(':');
+        p.user.uid = static_cast<uint32_t>(std::stoul(r.user.substr(0, colon)));
+        if (colon != std::string::npos) p.user.gid = static_cast<uint32_t>(std::stoul(r.user.substr(colon + 1)));
+        p.user.additionalGids.clear();
+    }
+    if (!r.additional_gids.empty()) p.user.additionalGids = r.additional_gids;
+    if (!r.caps.empty()) {
+        auto& c = p.capabilities ? *p.capabilities : p.capabilities.emplace();
+        for (const auto& cap : r.caps)
+            for (auto* set : {&c.bounding, &c.effective, &c.permitted}) set->push_back(cap);
+    }
+    if (r.no_new_privs) p.noNewPrivileges = true;
+    if (!r.apparmor.empty()) p.apparmorProfile = r.apparmor;
+    if (!r.process_label.empty()) p.selinuxLabel = r.process_label;
+    return p;
+}
+
+}  // namespace
+
+Result<int> exec_in_container(const ExecRequest& request) {
+    auto root = state::StateRoot::open(request.root, state::StateRoot::Create::MustExist);
+    if (!root) return fail("", "container \"" + request.id + "\" does not exist", ENOENT);
+    // Shared: exec must not run while `delete` tears the container down.
+    state::ContainerDir dir = HRUN_TRY(root->open(request.id, state::Lock::Shared));
+    state::ContainerState st = HRUN_TRY(dir.load());
+    UniqueFd procfd = HRUN_TRY(os::open_verified_procfs());
+    std::optional<cgroups::Cgroup> cgroup;
+    if (!st.cgroup.directories.empty()) {
+        cgroups::Layout layout = HRUN_TRY(cgroups::detect_layout(procfd.get()));
+        cgroup.emplace(HRUN_TRY(cgroups::Cgroup::open(layout, st.cgroup.directories)));
+    }
+    state::PausedCheck paused = [&cgroup](const state::ContainerState&) -> Result<bool> {
+        return cgroup ? cgroup->frozen() : Result<bool>(false);
+    };
+    auto status = HRUN_TRY(state::container_status(st, paused, procfd.get()));
+    if (status != state::ContainerStatus::Running && status != state::ContainerStatus::Created)
+        return fail("", "cannot exec in container \"" + request.id + "\" that is " +
+                            std::string(state::status_name(status)));
+
+    spec::Spec spec = HRUN_TRY(spec::load_spec(st.config_path));
+    spec.process = HRUN_TRY(exec_process_spec(request, st));
+    if (spec.process->terminal && request.console_socket.empty() && request.detach)
+        return fail("process.terminal", "a detached exec with a terminal needs --console-socket");
+    // Join exactly the namespaces the container's init is in.
+    const std::string ns_dir = "/proc/" + std::to_string(st.pid) + "/ns/";
+    if (spec.linux)
+        for (auto& ns : spec.linux->namespaces) ns.path = ns_dir + proc_ns_name(ns.type);
+
+    CreateOptions options;
+    options.id = st.id;
+    options.bundle = st.bundle;
+    options.preserve_fds = request.preserve_fds;
+    ContainerPlan plan = HRUN_TRY(prepare_joining(std::move(spec), options, std::move(cgroup)));
+    dir.release();  // the namespaces are pinned by their fds now
+
+    std::optional<console::TerminalProxy> proxy;
+    SpawnSteps steps;
+    steps.terminal = [&](UniqueFd master) -> Status {
+        if (!request.console_socket.empty())
+            return console::send_to_console_socket(request.console_socket, master.get(),
+                                                   console::kMasterName);
+        proxy.emplace(HRUN_TRY(console::TerminalProxy::start(std::move(master))));
+        return ok();
+    };
+    steps.ready = [&](pid_t pid) -> Status {
+        return request.pid_file.empty() ? ok() : write_pid_file(request.pid_file, pid);
+    };
+    block_all_signals();
+    ContainerProcess process = HRUN_TRY(spawn_container(plan, steps));
+    if (plan.cgroup) plan.cgroup->release();
+    if (request.detach) {
+        process.release();
+        return 0;
+    }
+    int code = HRUN_TRY(supervise(process, proxy ? &*proxy : nullptr));
+    return code;
+}
+
+}  // namespace hrun::create
