@@ -44,6 +44,7 @@ Status kill_init(const state::ContainerState& st) {
 Status delete_container(const std::string& root_path, const std::string& id, bool force) {
     auto root = state::StateRoot::open(root_path, state::StateRoot::Create::MustExist);
     if (!root) return fail("", "container \"" + id + "\" does not exist", ENOENT);
+    root->sweep_abandoned();
     state::ContainerDir dir = HRUN_TRY(root->open(id, state::Lock::Exclusive));
     auto loaded = dir.load();
     if (!loaded) {

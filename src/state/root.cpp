@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -92,9 +93,13 @@ Result<ContainerDir> StateRoot::create(const std::string& id) const {
 
     // The directory is born under a private name and locked before it gets the id, so that
     // nobody can lock it between its appearance and the creator's lock.
+    sweep_abandoned();
     std::string temp;
     for (int attempt = 0;; ++attempt) {
-        temp = std::string(detail::kCreatingPrefix) + detail::random_hex(16);
+        // The creator's pid in the name lets sweep_abandoned() tell a dead creator's directory
+        // from one whose creator has not locked it yet.
+        temp = std::string(detail::kCreatingPrefix) + std::to_string(::getpid()) + "-" +
+               detail::random_hex(8);
         if (::mkdirat(fd_.get(), temp.c_str(), 0700) == 0) break;
         if (errno != EEXIST || attempt >= 8)
             return fail_errno("cannot create a directory in the state root " + path_);
@@ -130,6 +135,18 @@ Result<ContainerDir> StateRoot::create(const std::string& id) const {
     }
     UniqueFd root = HRUN_TRY(dup_fd(fd_.get()));
     return ContainerDir(id, container_path(id), std::move(root), std::move(dir), Lock::Exclusive);
+}
+
+void StateRoot::sweep_abandoned() const {
+    auto names = detail::open_listing(fd_.get());
+    if (!names) return;
+    while (const dirent* e = ::readdir(names->get())) {
+        std::string_view name = e->d_name;
+        if (name.substr(0, detail::kCreatingPrefix.size()) != detail::kCreatingPrefix) continue;
+        const pid_t creator = std::atoi(e->d_name + detail::kCreatingPrefix.size());
+        if (creator <= 0 || ::kill(creator, 0) == 0 || errno != ESRCH) continue;  // still at work
+        ::unlinkat(fd_.get(), e->d_name, AT_REMOVEDIR);  // always empty: nothing is put in it
+    }
 }
 
 Result<ContainerDir> StateRoot::open(const std::string& id, Lock lock, Wait wait) const {

@@ -219,6 +219,10 @@ public:
     // with a broken state.json, temporary directories) is skipped.
     Result<std::vector<ListedContainer>> list() const;
 
+    // Removes the temporary directories of creations whose creator died before naming them
+    // ("@hrun-creating-<pid>-*" of a pid that no longer exists). create() and `delete` call it.
+    void sweep_abandoned() const;
+
 private:
     StateRoot(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
 
