@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -14,6 +15,14 @@ namespace {
 
 class Lifecycle : public ContainerTest {
 protected:
+    // A failed assertion must not leave a container behind: every id is deleted by force.
+    void TearDown() override {
+        if (!bundle_) return;
+        RunResult ids = hrun({"list", "-q"});
+        std::istringstream lines(ids.out);
+        for (std::string id; std::getline(lines, id);)
+            if (!id.empty()) hrun({"delete", "--force", id});
+    }
     RunResult hrun(std::vector<std::string> args) {
         std::vector<std::string> argv{hrun_binary(), "--root", bundle().state_root()};
         argv.insert(argv.end(), args.begin(), args.end());
