@@ -77,6 +77,24 @@ void add_update_command(CLI::App& app, const GlobalOptions& global, Outcome& out
     });
 }
 
+void add_events_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome) {
+    struct Args {
+        std::string id;
+        bool stats = false;
+        int interval_s = 5;
+    };
+    auto a = std::make_shared<Args>();
+    CLI::App* cmd = app.add_subcommand("events", "resource usage and OOM events as JSON lines");
+    cmd->add_option("id", a->id, "container id")->required();
+    cmd->add_flag("--stats", a->stats, "print one stats event and exit");
+    cmd->add_option("--interval", a->interval_s, "seconds between stats events")->check(CLI::Range(1, 86400));
+    cmd->callback([a, &global, &outcome] {
+        auto st = lifecycle::events(global.root, a->id, a->stats, std::chrono::seconds(a->interval_s),
+                                    [](const std::string& line) { std::cout << line << std::endl; });
+        outcome.exit_code = st ? 0 : report(st.error());
+    });
+}
+
 void add_features_command(CLI::App& app, const GlobalOptions&, Outcome&) {
     CLI::App* cmd = app.add_subcommand("features", "print what this hrun supports (JSON)");
     cmd->callback([] { std::cout << lifecycle::features_json() << '\n'; });

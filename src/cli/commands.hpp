@@ -31,6 +31,7 @@ void add_delete_command(CLI::App& app, const GlobalOptions& global, Outcome& out
 void add_state_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);  // state list ps
 void add_exec_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_update_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void add_events_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_features_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_signal_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);  // kill pause resume
 

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
     add_signal_commands(app, global, outcome);
     add_update_command(app, global, outcome);
     add_exec_command(app, global, outcome);
+    add_events_command(app, global, outcome);
     add_features_command(app, global, outcome);
 
     app.parse_complete_callback([&global] {

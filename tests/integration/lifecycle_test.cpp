@@ -202,6 +202,33 @@ TEST_F(Lifecycle, ConcurrentCreatesOfOneIdHaveOneWinner) {
     EXPECT_TRUE(cgroups_matching(id).empty());
 }
 
+TEST_F(Lifecycle, EventsStatsAndOom) {
+    const std::string id = unique_id();
+    create_sleeper(id);
+    ASSERT_EQ(hrun({"start", id}).status, 0);
+    RunResult ev = hrun({"events", "--stats", id});
+    ASSERT_EQ(ev.status, 0) << ev.describe();
+    auto j = json::parse(ev.out, nullptr, false);
+    EXPECT_EQ(j.value("type", ""), "stats") << ev.out;
+    EXPECT_EQ(j["data"]["pids"].value("current", 0), 1) << ev.out;
+    EXPECT_GT(j["data"]["memory"]["usage"].value("usage", 0), 0) << ev.out;
+    ASSERT_EQ(hrun({"delete", "--force", id}).status, 0);
+
+    // A memory hog under 32 MiB: `events` reports the kernel's OOM kill, then ends with it.
+    const std::string hog = unique_id();
+    bundle().set_args({"/bin/sh", "-c", "sleep 1; x=a; while :; do x=$x$x; done"});
+    bundle().config["linux"]["resources"]["memory"] = {{"limit", 32 << 20}};
+    bundle().save();
+    ASSERT_EQ(hrun({"run", "--detach", "--bundle", bundle().dir(), hog}).status, 0);
+    RunResult watched = run_command({hrun_binary(), "--root", bundle().state_root(), "events",
+                                     "--interval", "1", hog}, {.timeout = 60s});
+    EXPECT_EQ(watched.status, 0) << watched.describe();
+    EXPECT_NE(watched.out.find("{\"type\":\"oom\",\"id\":\"" + hog + "\"}"), std::string::npos)
+        << watched.describe();
+    EXPECT_EQ(status_of(hog), "stopped");
+    ASSERT_EQ(hrun({"delete", hog}).status, 0);
+}
+
 TEST_F(Lifecycle, SignalNamesAndNumbers) {
     const std::string id = unique_id();
     bundle().set_args({"/bin/sh", "-c", "trap 'exit 9' USR1; while :; do sleep 0.05; done"});
