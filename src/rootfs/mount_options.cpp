@@ -58,8 +58,7 @@ constexpr std::array kSbOptions{
 };
 
 // Options hrun knows but cannot honour yet; refusing them beats producing a different mount.
-constexpr std::array<std::string_view, 5> kUnsupported{"tmpcopyup", "idmap", "ridmap", "iversion",
-                                                       "noiversion"};
+constexpr std::array<std::string_view, 4> kUnsupported{"idmap", "ridmap", "iversion", "noiversion"};
 
 void change_bit(AttrChange& c, uint64_t bit, bool on) {
     if (on) {
@@ -166,6 +165,10 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& options
                 }
             if (sb) {
                 if (first_sb_field.empty()) first_sb_field = entry_field;
+                continue;
+            }
+            if (opt == "tmpcopyup") {
+                out.tmpcopyup = true;
                 continue;
             }
             for (auto u : kUnsupported)

@@ -47,6 +47,9 @@ struct MountOptions {
     unsigned long sb_ms_flags = 0;
     // Everything else belongs to the filesystem ("size=65536k", "mode=755", "newinstance").
     std::vector<FsParam> data;
+    // "tmpcopyup" (tmpfs only): the new tmpfs starts with a copy of what the directory it
+    // covers holds, as podman asks for --read-only containers' writable dirs.
+    bool tmpcopyup = false;
 };
 
 // Parses mounts[i].options. `field` is "mounts[i].options"; errors name the entry:

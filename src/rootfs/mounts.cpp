@@ -101,10 +101,24 @@ ChildStatus mount_filesystem_entry(MountContext& ctx, const MountPlan& mp, int r
     bool existed;
     struct stat st;
     HRUN_CHILD_TRY(open_destination(mp, rootfd, true, target, &existed, &st));
+    // The directory about to be covered, for tmpcopyup: an fd opened now keeps reaching it.
+    UniqueFd covered;
+    if (mp.copy_up) {
+        covered.reset(::openat(target.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!covered) return child_fail(mp.dest_field.c_str(), "cannot open the directory to copy up", errno);
+    }
     char why[96] = {};
     int mnt = new_filesystem(ctx, mp, rootfd, target.get(), existed, st, why, sizeof why);
     if (mnt < 0) return fail_with_detail(mp.field.c_str(), "cannot mount", why, -mnt);
     UniqueFd owner(mnt);
+    if (mp.copy_up) {
+        // Resolved afresh: the path now leads to the new tmpfs.
+        UniqueFd top;
+        HRUN_CHILD_TRY(open_destination(mp, rootfd, true, top, &existed, &st));
+        UniqueFd root(::openat(top.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!root) return child_fail(mp.dest_field.c_str(), "cannot open the new tmpfs", errno);
+        HRUN_CHILD_TRY(copy_up(mp, covered.get(), root.get()));
+    }
     return apply_propagation(ctx, mp, mnt);
 }
 

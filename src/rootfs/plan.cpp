@@ -132,6 +132,9 @@ Result<MountPlan> plan_mount(const spec::Mount& m, std::size_t index, const Root
             mp.kind = MountKind::kFilesystem;
         }
         bool is_tmpfs = m.type == "tmpfs";
+        if (o.tmpcopyup && !is_tmpfs)
+            return fail(mp.options_field, "\"tmpcopyup\" applies to tmpfs mounts only", EINVAL);
+        mp.copy_up = o.tmpcopyup;
         mp.defer_readonly = (is_tmpfs || mp.destination == "/dev") && (o.attrs.set & MOUNT_ATTR_RDONLY);
         if (is_tmpfs) {
             mp.inherit_dir_mode = true;

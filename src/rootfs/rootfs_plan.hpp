@@ -40,6 +40,8 @@ struct MountPlan {
     bool defer_readonly = false;
     // tmpfs without "mode=": take the mode of the directory it covers, if that existed.
     bool inherit_dir_mode = false;
+    // tmpfs "tmpcopyup": copy the covered directory's content into the new tmpfs.
+    bool copy_up = false;
     // The destination may lie on procfs (the mount of /proc itself, or an lxcfs-style file).
     bool procfs_target_allowed = false;
     // kSysfs: go straight to the rbind of /sys (user namespace without its own network namespace).

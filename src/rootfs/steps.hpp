@@ -37,4 +37,7 @@ ChildStatus resolve_failure(const char* field, int neg_errno, const char* what) 
 // child_fail with "<what> <detail>" as the message (built in a fixed buffer).
 ChildStatus fail_with_detail(const char* field, const char* what, const char* detail, int err) noexcept;
 
+// tmpcopyup: copies `covered_dir`'s content into the new tmpfs root `new_root` (copyup.cpp).
+ChildStatus copy_up(const MountPlan& mp, int covered_dir, int new_root) noexcept;
+
 }  // namespace hrun::rootfs

@@ -229,6 +229,17 @@ TEST_F(Lifecycle, EventsStatsAndOom) {
     ASSERT_EQ(hrun({"delete", hog}).status, 0);
 }
 
+// podman's --read-only: writable tmpfs dirs that start with the image's content.
+TEST_F(Lifecycle, TmpcopyupSeedsTheTmpfsWithTheCoveredContent) {
+    bundle().config["mounts"].push_back({{"destination", "/etc"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                                         {"options", {"nosuid", "nodev", "tmpcopyup", "size=1m"}}});
+    bundle().set_args({"/bin/sh", "-c", "grep -c root /etc/passwd; echo new > /etc/added && cat /etc/added"});
+    RunResult r = bundle().run();
+    ASSERT_EQ(r.status, 0) << r.describe();
+    EXPECT_EQ(r.out, "1\nnew\n") << r.describe();
+    EXPECT_FALSE(read_file(bundle().rootfs() + "/etc/added")) << "the write reached the image";
+}
+
 TEST_F(Lifecycle, SignalNamesAndNumbers) {
     const std::string id = unique_id();
     bundle().set_args({"/bin/sh", "-c", "trap 'exit 9' USR1; while :; do sleep 0.05; done"});

@@ -108,8 +108,16 @@ TEST(MountOptions, BindRejectsFilesystemOptionsWithTheirIndex) {
     EXPECT_EQ(sb.error().field, "mounts[1].options[1]");
 }
 
+TEST(MountOptions, TmpcopyupIsAFlagNotData) {
+    auto r = parse_mount_options({"nosuid", "tmpcopyup", "size=1m"}, "mounts[0].options");
+    ASSERT_TRUE(r.has_value()) << r.error().what();
+    EXPECT_TRUE(r->tmpcopyup);
+    ASSERT_EQ(r->data.size(), 1u);
+    EXPECT_EQ(r->data[0].key, "size");
+}
+
 TEST(MountOptions, UnsupportedOptionsAreRefusedNotIgnored) {
-    for (const char* opt : {"tmpcopyup", "idmap", "ridmap"}) {
+    for (const char* opt : {"idmap", "ridmap"}) {
         auto r = parse_mount_options({"nosuid", opt}, "mounts[0].options");
         ASSERT_FALSE(r.has_value()) << opt;
         EXPECT_EQ(r.error().field, "mounts[0].options[1]");

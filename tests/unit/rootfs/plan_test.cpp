@@ -140,8 +140,8 @@ TEST_F(Plan, ProcDestinations) {
 TEST_F(Plan, MountTypeAndOptionErrors) {
     spec_.mounts.push_back(mount("/x", "", "", {}));
     expect_error("mounts[0].type", "required");
-    spec_.mounts[0] = mount("/x", "tmpfs", "", {"nosuid", "tmpcopyup"});
-    expect_error("mounts[0].options[1]", "not supported");
+    spec_.mounts[0] = mount("/x", "proc", "", {"nosuid", "tmpcopyup"});
+    expect_error("mounts[0].options", "tmpfs mounts only");
     spec_.mounts[0] = mount("/x", "bind", bundle_.path(), {"rbind"});
     spec_.mounts[0].uidMappings.push_back({0, 1000, 1});
     expect_error("mounts[0].uidMappings", "idmapped");
