@@ -153,10 +153,12 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
 // The container blocks opening its exec fifo for writing until someone opens it for reading;
 // it then writes one byte and goes on to exec. Waits for that byte, or for its death.
 Status release_exec_fifo(const state::ContainerState& st) {
-    UniqueFd fifo(::open(st.exec_fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo) return fail_errno("cannot open the exec fifo \"" + st.exec_fifo + "\"");
+    // The pidfd first: once the fifo is open the process may exec, finish and be reaped at once
+    // (`sh -c 'exit 3'`); the pidfd keeps telling about it, and its byte stays in the fifo.
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
     if (!pidfd) return fail("", "the container process is gone", errno);
+    UniqueFd fifo(::open(st.exec_fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) return fail_errno("cannot open the exec fifo \"" + st.exec_fifo + "\"");
     // Opening for reading lets the container's open for writing return; it then writes one
     // byte. The pidfd turns readable if it dies instead.
     for (;;) {
@@ -169,7 +171,12 @@ Status release_exec_fifo(const state::ContainerState& st) {
             char byte;
             if (::read(fifo.get(), &byte, 1) == 1) return ok();
         }
-        if (fds[1].revents & POLLIN) return fail("", "the container process exited before start");
+        if (fds[1].revents & POLLIN) {
+            // It exited: after writing its byte (a quick program), or before (it failed).
+            char byte;
+            if (::read(fifo.get(), &byte, 1) == 1) return ok();
+            return fail("", "the container process exited before start");
+        }
         if (fds[0].revents & POLLHUP) {
             // The writer came and went without writing: it died. Wait for the pidfd to say so.
             ::usleep(1000);
