@@ -129,6 +129,9 @@ Status Cgroup::kill_all() const {
         std::vector<pid_t> pids;
         return fs::read_procs(fd, pids, true) == 0 && pids.empty();
     };
+    // The common case on `delete` and after a foreground run: the container has exited and
+    // was reaped. No freezer round trips for an empty cgroup.
+    if (empty()) return ok();
     // cgroup.kill (Linux 5.14) kills the whole subtree atomically, forks included.
     if (auto u = layout_.unified(); u && leaves_[*u]) {
         const int err = fs::write_at(leaves_[*u].get(), "cgroup.kill", "1");
