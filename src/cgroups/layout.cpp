@@ -43,23 +43,6 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
     return v;
 }
 
-Result<std::string> read_proc(int procfd, const char* rel) {
-    int fd = os::procfs_open(procfd, rel, O_RDONLY);
-    if (fd < 0) return fail("", std::string("cannot open /proc/") + rel, -fd);
-    UniqueFd owned(fd);
-    std::string text;
-    char buf[8192];
-    while (true) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail("", std::string("cannot read /proc/") + rel, errno);
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<std::size_t>(n));
-    }
-    return text;
-}
 
 }  // namespace
 
@@ -199,8 +182,8 @@ Result<Layout> build_layout(const std::vector<CgroupMount>& mounts, const std::v
 }
 
 Result<Layout> detect_layout(int procfd) {
-    const std::string mountinfo = HRUN_TRY(read_proc(procfd, "self/mountinfo"));
-    const std::string cgroup = HRUN_TRY(read_proc(procfd, "self/cgroup"));
+    const std::string mountinfo = HRUN_TRY(os::procfs_read(procfd, "self/mountinfo"));
+    const std::string cgroup = HRUN_TRY(os::procfs_read(procfd, "self/cgroup"));
     const auto mounts = HRUN_TRY(parse_mountinfo(mountinfo));
     const auto own = HRUN_TRY(parse_proc_cgroup(cgroup));
     std::string v2_controllers;

@@ -45,6 +45,21 @@ int procfs_open(int procfd, const char* relpath, int flags) noexcept {
     return fd;
 }
 
+Result<std::string> procfs_read(int procfd, const char* relpath) {
+    int fd = procfs_open(procfd, relpath, O_RDONLY);
+    if (fd < 0) return fail("", std::string("cannot open /proc/") + relpath, -fd);
+    UniqueFd owner(fd);
+    std::string text;
+    char buf[8192];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_errno(std::string("cannot read /proc/") + relpath);
+        if (n == 0) return text;
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
 int procfs_write(int procfd, const char* relpath, const char* data, std::size_t len) noexcept {
     int fd = procfs_open(procfd, relpath, O_WRONLY);
     if (fd < 0) return fd;

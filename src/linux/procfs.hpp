@@ -7,6 +7,8 @@
 #include "hrun/error.hpp"
 #include "hrun/fd.hpp"
 
+#include <string>
+
 namespace hrun::os {
 
 // Opens /proc as O_PATH|O_DIRECTORY and checks that it is the root of a proc filesystem
@@ -17,6 +19,9 @@ Result<UniqueFd> open_verified_procfs();
 // crossing into another filesystem or following magic links, and checks the result is on procfs.
 // Child-safe: no allocation; returns an fd or -errno.
 int procfs_open(int procfd, const char* relpath, int flags) noexcept;
+
+// Reads a whole (small) procfs file, parent side ("self/mountinfo", "self/cgroup").
+Result<std::string> procfs_read(int procfd, const char* relpath);
 
 // Writes `len` bytes to a procfs file in one write(2), as the kernel requires for maps and
 // attributes. Child-safe; returns 0 or -errno.

@@ -42,23 +42,6 @@ Result<std::string> plan_rootfs_path(const spec::Spec& spec, const std::string& 
     return std::string(real);
 }
 
-Result<std::string> read_proc_text(int procfd, const char* relpath) {
-    int fd = os::procfs_open(procfd, relpath, O_RDONLY);
-    if (fd < 0) return fail("", std::string("cannot open /proc/") + relpath, -fd);
-    UniqueFd owner(fd);
-    std::string text;
-    char buf[8192];
-    while (true) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail_errno(std::string("cannot read /proc/") + relpath);
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<std::size_t>(n));
-    }
-    return text;
-}
 
 // Files below /proc that may be covered, so that lxcfs-style emulations can show per-container
 // values (the same list runc accepts).
@@ -297,7 +280,7 @@ Status plan_cgroups(RootfsPlan& plan, const std::vector<MountInfoEntry>& mountin
     for (const auto& m : plan.mounts)
         if (m.kind == MountKind::kCgroup) wanted = true;
     if (!wanted) return ok();
-    std::string cg = HRUN_TRY(read_proc_text(procfd, "self/cgroup"));
+    std::string cg = HRUN_TRY(os::procfs_read(procfd, "self/cgroup"));
     plan.cgroups = cgroup_layout(mountinfo, parse_proc_cgroup(cg));
     bool has_v2 = false;
     for (const auto& h : plan.cgroups.hierarchies) has_v2 = has_v2 || h.v2;
@@ -333,7 +316,7 @@ Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const RootfsOptions& opti
     std::vector<MountInfoEntry> mountinfo;
     bool need_mountinfo = options.no_pivot;
     for (const auto& m : plan.mounts) need_mountinfo = need_mountinfo || m.kind == MountKind::kCgroup;
-    if (need_mountinfo) mountinfo = parse_mountinfo(HRUN_TRY(read_proc_text(procfd, "self/mountinfo")));
+    if (need_mountinfo) mountinfo = parse_mountinfo(HRUN_TRY(os::procfs_read(procfd, "self/mountinfo")));
     HRUN_TRY(plan_cgroups(plan, mountinfo, procfd));
     if (options.no_pivot) plan.host_pseudo_fs = host_pseudo_fs_mounts(mountinfo, plan.rootfs);
 
