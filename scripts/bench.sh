@@ -57,7 +57,16 @@ runtimes=(hrun)
 for rt in crun runc; do
   command -v "$rt" >/dev/null && runtimes+=("$rt")
 done
-runtime_bin() { if [[ $1 == hrun ]]; then echo "$hrun"; else command -v "$1"; fi; }
+# runtime_cmd RT: sets the array `cmd` to the runtime and its global options. hrun runs with
+# --policy=oci: the others add no seccomp profile or no_new_privs of their own, so hrun's
+# hardened defaults would time a different container (the seccomp variant shows what a filter
+# costs each runtime).
+runtime_cmd() {
+  case $1 in
+    hrun) cmd=("$hrun" --policy=oci) ;;
+    *) cmd=("$(command -v "$1")") ;;
+  esac
+}
 
 # ---- bundles ----------------------------------------------------------------------------------
 
@@ -102,7 +111,8 @@ fi
 compat_filter='.ociVersion = "1.1.0"'
 
 smoke() {  # $1 variant, $2 runtime: one run; prints its output on failure
-  "$(runtime_bin "$2")" --root "$tmp/state-$2" run --bundle "$tmp/bundle-$1-$2" "smoke-$1-$2-$$" </dev/null 2>&1
+  runtime_cmd "$2"
+  "${cmd[@]}" --root "$tmp/state-$2" run --bundle "$tmp/bundle-$1-$2" "smoke-$1-$2-$$" </dev/null 2>&1
 }
 
 declare -A usable reason adapted
@@ -135,9 +145,9 @@ for ((i = 0; i < runs; i++)); do
   for v in "${variants[@]}"; do
     for rt in "${runtimes[@]}"; do
       ((usable[$v,$rt])) || continue
-      bin=$(runtime_bin "$rt")
+      runtime_cmd "$rt"
       t0=${EPOCHREALTIME/./}
-      if "$bin" --root "$tmp/state-$rt" run --bundle "$tmp/bundle-$v-$rt" "b-$v-$i-$$" </dev/null >/dev/null 2>&1; then
+      if "${cmd[@]}" --root "$tmp/state-$rt" run --bundle "$tmp/bundle-$v-$rt" "b-$v-$i-$$" </dev/null >/dev/null 2>&1; then
         t1=${EPOCHREALTIME/./}
         echo $((t1 - t0)) >>"$tmp/times-$v-$rt"
       else
@@ -156,7 +166,8 @@ stats() {
 
 peak_rss_kib() {  # $1 variant, $2 runtime
   [[ -x /usr/bin/time ]] || { echo "n/a"; return; }
-  if /usr/bin/time -f %M -o "$tmp/rss" "$(runtime_bin "$2")" --root "$tmp/state-$2" run \
+  runtime_cmd "$2"
+  if /usr/bin/time -f %M -o "$tmp/rss" "${cmd[@]}" --root "$tmp/state-$2" run \
        --bundle "$tmp/bundle-$1-$2" "rss-$1-$2-$$" </dev/null >/dev/null 2>&1; then
     tail -n 1 "$tmp/rss"
   else
@@ -191,6 +202,7 @@ echo "### Container start-to-exit time: \`run\` of busybox \`true\`"
 echo
 echo "$runs runs each, interleaved; $(nproc) CPUs, Linux $(uname -r); median (p10–p90) in ms."
 [[ -n ${HRUN_BENCH_PRIVATE_NS:-} ]] && echo "Run in a private mount namespace without the cgroup v2 mount (crun rejects hybrid layouts)."
+echo "hrun runs with \`--policy=oci\`: the config as written, as crun and runc run it."
 echo
 header="| variant |"
 rule="|---|"
@@ -241,13 +253,14 @@ for rt in "${runtimes[@]}"; do
   for kib in "${limits_kib[@]}"; do
     jq --argjson bytes $((kib * 1024)) '.linux.resources.memory = {"limit": $bytes}' \
       "$tmp/bundle-plain-$rt/config.json" >"$b/config.json"
-    if "$(runtime_bin "$rt")" --root "$tmp/state-$rt" run --bundle "$b" "mem-$kib-$rt-$$" \
+    runtime_cmd "$rt"
+    if "${cmd[@]}" --root "$tmp/state-$rt" run --bundle "$b" "mem-$kib-$rt-$$" \
          </dev/null >/dev/null 2>&1; then
       smallest=$kib
       break
     fi
     # A failed run can leave state behind in other runtimes' roots: clear it before the next.
-    "$(runtime_bin "$rt")" --root "$tmp/state-$rt" delete --force "mem-$kib-$rt-$$" >/dev/null 2>&1 || true
+    "${cmd[@]}" --root "$tmp/state-$rt" delete --force "mem-$kib-$rt-$$" >/dev/null 2>&1 || true
   done
   under="no"
   [[ -n $smallest ]] && ((smallest <= 256)) && under="yes"

@@ -3,11 +3,19 @@
 #   1. installs the build and test dependencies (scripts/install-deps.sh),
 #   2. Release build in build/, unit tests (parallel) then integration tests (serial: they compare
 #      host-wide state such as mounts and cgroups before and after each container),
-#   3. AddressSanitizer + UBSan build in build-asan/, the same tests again,
-#   4. scripts/bench.sh --quick, to show the benchmark runs (no thresholds).
+#   2b. tests/security/escape-battery.sh --compare: escape attempts from a default container,
+#      counted for hrun, runc and crun printed for comparison,
+#   3. the VM lane (scripts/vm-test.sh): the tests that need a cgroup v2-only, AppArmor-enabled
+#      kernel, run on the release build in a qemu VM (installs qemu and a kernel with apt),
+#   4. AddressSanitizer + UBSan build in build-asan/, the same tests again,
+#   5. scripts/bench.sh --quick, to show the benchmark runs (no thresholds).
+#   Between 3 and 4: real engines, docker, containerd and podman driving the release hrun
+#   (tests/engines/run-all.sh, which installs them with apt-get), and the same checks with runc
+#   for comparison (printed, not counted).
 # Ends with the line "N passed, N failed"; exits non-zero if any test or step failed.
 # Environment: HRUN_JOBS (default 2), HRUN_BUILD_DIR (default build), HRUN_ASAN_BUILD_DIR
-# (default build-asan).
+# (default build-asan), HRUN_SKIP_VM=1 leaves out the VM lane (reported as skipped),
+# HRUN_ENGINES_TIMEOUT (seconds for the engine stage, default 2700).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,6 +68,89 @@ run_ctest() {
   fi
 }
 
+# run_vm_lane: scripts/vm-test.sh on the release build; adds the counts of its last line,
+# "vm tests: N passed, N failed, N skipped" (tests/vm/run-vm-tests.sh), and its wall time.
+run_vm_lane() {
+  local log=$logs/vm-lane.log t0=$SECONDS
+  HRUN_BUILD_DIR=$release_dir scripts/vm-test.sh 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]} wall line p f s
+  wall=$((SECONDS - t0))
+  echo "vm lane wall time: $wall s"
+  line=$(grep -E '^vm tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -n 1)
+  if [[ -z $line ]]; then
+    summary+=("vm lane: no test results (vm-test.sh exit $rc after $wall s)")
+    step_failed "vm lane: the VM stopped before reporting results (vm-test.sh exit $rc)"
+    return
+  fi
+  read -r p f s < <(sed -E 's/^vm tests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/' <<<"$line")
+  passed=$((passed + p))
+  failed=$((failed + f))
+  skipped=$((skipped + s))
+  summary+=("vm lane (cgroup v2 + AppArmor): $p passed, $f failed, $s skipped in $wall s")
+  if ((f > 0)); then
+    problems+=("vm lane: failed:")
+    while read -r t; do problems+=("    $t"); done < <(sed -n '/^failures:$/,/^vm tests:/p' "$log" | sed -n 's/^  //p')
+  fi
+  if ((rc != 0 && f == 0)); then step_failed "vm lane: vm-test.sh exited $rc"; fi
+}
+
+# run_engines: the real-engine suites (tests/engines/run-all.sh: docker, containerd, podman)
+# against the release hrun, then against runc as a reference. hrun's checks count in the totals
+# (its last line, "N passed, N failed, N skipped"); runc's are printed only, so that a failure
+# seen with both is known to be the machine's. Each engine command and check is bounded by the
+# scripts; the whole stage is bounded here too (HRUN_ENGINES_TIMEOUT, default 45 min), so a hung
+# daemon cannot use up CI's time. The scripts need root (private mount namespaces, cgroups).
+run_engines() {
+  local log=$logs/engines.log t0=$SECONDS rc wall line p f s
+  if ((EUID != 0)); then
+    echo "SKIP engines: tests/engines/ needs root (mount namespaces, cgroups, daemons)"
+    summary+=("engines: skipped (not root)")
+    skipped=$((skipped + 1))
+    return
+  fi
+  HRUN_BIN=$release_dir/hrun timeout -k 120 "${HRUN_ENGINES_TIMEOUT:-2700}" tests/engines/run-all.sh </dev/null 2>&1 |
+    tee "$log"
+  rc=${PIPESTATUS[0]}
+  wall=$((SECONDS - t0))
+  echo "engines wall time: $wall s"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1)
+  if [[ -z $line ]]; then
+    summary+=("engines: no results (run-all.sh exit $rc after $wall s)")
+    step_failed "engines: run-all.sh stopped before its summary (exit $rc; 124 = timed out)"
+    return
+  fi
+  read -r p f s < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/' <<<"$line")
+  passed=$((passed + p))
+  failed=$((failed + f))
+  skipped=$((skipped + s))
+  summary+=("engines (hrun): $p passed, $f failed, $s skipped in $wall s")
+  line=$(grep -E '^runc \(reference' "$log" | tail -n 1)
+  [[ -n $line ]] && summary+=("engines (runc reference, not counted): ${line#*: }")
+  if ((f > 0)); then
+    problems+=("engines: failed hrun checks (see the table above the engine summary):")
+    while read -r t; do problems+=("    $t"); done < <(grep -E '^# failing with hrun' "$log" | sed 's/^# //')
+  fi
+  if ((rc != 0 && f == 0)); then step_failed "engines: run-all.sh exited $rc"; fi
+}
+
+# run_escape_battery: escape attempts from inside a default container (hrun's results count; runc
+# and crun are printed for comparison). Adds the counts of its last line, "N passed, N failed".
+run_escape_battery() {
+  local log=$logs/escape.log line p f
+  HRUN_BIN=$release_dir/hrun tests/security/escape-battery.sh --compare </dev/null 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+  if [[ -z $line ]]; then
+    step_failed "escape battery: no results (exit $rc)"
+    return
+  fi
+  read -r p f < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+  passed=$((passed + p))
+  failed=$((failed + f))
+  summary+=("escape battery: $p passed, $f failed")
+  ((f == 0)) || problems+=("escape battery: $(grep -E '^FAIL ' "$log" | cut -d' ' -f2 | tr '\n' ' ')")
+}
+
 # configure_and_build DIR [cmake args...]
 configure_and_build() {
   local dir=$1
@@ -83,6 +174,18 @@ if configure_and_build "$release_dir" -DCMAKE_BUILD_TYPE=Release -DHRUN_TESTS=ON
   run_ctest "release unit" "$release_dir" -L unit -j "$jobs"
   step "release: integration tests"
   run_ctest "release integration" "$release_dir" -L integration
+  step "VM lane: cgroup v2 + AppArmor (scripts/vm-test.sh)"
+  if [[ ${HRUN_SKIP_VM:-} == 1 ]]; then
+    echo "skipped: HRUN_SKIP_VM=1"
+    summary+=("vm lane: skipped (HRUN_SKIP_VM=1)")
+    skipped=$((skipped + 1))
+  else
+    run_vm_lane
+  fi
+  step "escape battery (tests/security/escape-battery.sh --compare)"
+  run_escape_battery
+  step "real engines against the release hrun, runc for reference (tests/engines/run-all.sh)"
+  run_engines
 else
   step_failed "release build"
 fi

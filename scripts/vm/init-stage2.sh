@@ -27,6 +27,11 @@ for controller in $($bb cat /sys/fs/cgroup/cgroup.controllers); do
 done
 $bb mount -t securityfs securityfs /sys/kernel/security || fail "cannot mount securityfs"
 $bb mkdir -p /dev/pts /dev/shm /dev/mqueue
+# The links udev makes on a normal host; bash's process substitution needs /dev/fd.
+$bb ln -sfn /proc/self/fd /dev/fd
+$bb ln -sfn /proc/self/fd/0 /dev/stdin
+$bb ln -sfn /proc/self/fd/1 /dev/stdout
+$bb ln -sfn /proc/self/fd/2 /dev/stderr
 $bb mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
 $bb mount -t tmpfs -o mode=1777,nosuid,nodev shm /dev/shm
 $bb mount -t mqueue mqueue /dev/mqueue

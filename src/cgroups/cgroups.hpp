@@ -160,11 +160,13 @@ struct PlanOptions {
 Result<Plan> plan_resources(const spec::Resources& resources, const Layout& layout, const PlanOptions& options);
 
 // The conversions runc and crun use between v1-style spec values and v2 files.
-// cpu.shares [2, 262144] -> cpu.weight [1, 10000]; out-of-range shares are clamped; 0 -> 0 (unset).
+// cpu.shares [2, 262144] -> cpu.weight [1, 10000] on runc's and crun's current curve, which maps
+// the v1 default 1024 to the v2 default 100; out-of-range shares are clamped; 0 -> 0 (unset).
 uint64_t cpu_weight_from_shares(uint64_t shares);
 // blkio weight [10, 1000] -> io.weight [1, 10000]; 0 -> 0 (unset).
 uint64_t io_weight_from_blkio(uint64_t weight);
-// memory.swap (memory+swap, v1 meaning) -> memory.swap.max; -1 = "max", 0 = unset.
+// memory.swap (memory+swap, v1 meaning) -> memory.swap.max; -1 = "max", 0 = unset. With an
+// unlimited memory limit (-1) the whole amount is swap.
 Result<int64_t> swap_max_from_memsw(int64_t swap, int64_t limit);
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // the hierarchy version that enforces it. Pure: nothing here touches the filesystem.
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "cgroups/cgroups.hpp"
 
@@ -259,8 +260,9 @@ Status rdma(Builder& b, const std::map<std::string, spec::RdmaLimit>& limits) {
 Status unified(Builder& b, const std::map<std::string, std::string>& files) {
     if (files.empty()) return ok();
     if (b.layout().mode != Mode::Unified)
-        return fail("linux.resources.unified", "sets cgroup v2 files, but this host is " +
-                                                   std::string(mode_name(b.layout().mode)));
+        return fail(keyed("linux.resources.unified", files.begin()->first),
+                    "is a cgroup v2 file: linux.resources.unified needs a cgroup v2-only host, and this host is " +
+                        std::string(mode_name(b.layout().mode)));
     // Files through which a config could move processes or undo hrun's own setup.
     constexpr std::array<std::string_view, 5> reserved = {"cgroup.procs", "cgroup.threads", "cgroup.kill",
                                                           "cgroup.subtree_control", "cgroup.type"};
@@ -301,8 +303,15 @@ Status devices(Builder& b, const spec::Resources& r, const PlanOptions& o) {
 
 uint64_t cpu_weight_from_shares(uint64_t shares) {
     if (shares == 0) return 0;
-    shares = std::clamp<uint64_t>(shares, 2, 262144);
-    return 1 + ((shares - 2) * 9999) / 262142;
+    if (shares <= 2) return 1;
+    if (shares >= 262144) return 10000;
+    // With l = log2(shares), weight = ceil(10^((l^2 + 125 l) / 612 - 7/34)): the curve through
+    // (2, 1), (1024, 100) and (262144, 10000). A straight line from [2, 262144] to [1, 10000]
+    // gave the default 1024 shares a weight of 39, far below v2's default of 100; runc (from
+    // 1.3.2) and crun (from 1.23) moved to this curve, and the numbers here follow them.
+    const double l = std::log2(static_cast<double>(shares));
+    const double exponent = (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
+    return static_cast<uint64_t>(std::ceil(std::pow(10.0, exponent)));
 }
 
 uint64_t io_weight_from_blkio(uint64_t weight) {
@@ -315,7 +324,10 @@ Result<int64_t> swap_max_from_memsw(int64_t swap, int64_t limit) {
     // Memory unlimited and swap unset: unlimited swap too, as on v1.
     if (limit == -1 && swap == 0) return -1;
     if (swap == -1 || swap == 0) return swap;
-    if (limit == 0 || limit == -1) return fail("", "a swap limit needs a memory limit (swap counts memory plus swap)");
+    if (swap < 0) return fail("", "invalid swap limit " + std::to_string(swap) + " (-1 means unlimited)");
+    // Unlimited memory: nothing to subtract, the whole amount is swap (as runc does).
+    if (limit == -1) return swap;
+    if (limit == 0) return fail("", "a swap limit needs a memory limit (swap counts memory plus swap)");
     if (limit < 0) return fail("", "invalid memory limit " + std::to_string(limit));
     if (swap < limit)
         return fail("", std::to_string(swap) + " is below the memory limit " + std::to_string(limit) +

@@ -16,10 +16,15 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, Outcome& outco
     cmd->add_option("-p,--process", r.process_file, "runtime-spec process JSON file");
     cmd->add_flag("-t,--tty", a->tty, "allocate a pseudo-terminal");
     cmd->add_option("--cwd", r.cwd, "working directory in the container");
-    cmd->add_option("-e,--env", r.env, "set an environment variable (KEY=VALUE)");
+    // The repeatable options take one value per occurrence, as runc's: a list option would
+    // swallow the container id and the command that follow it (`exec --cap CAP_X ID sh`).
+    cmd->add_option("-e,--env", r.env, "set an environment variable (KEY=VALUE), repeatable")
+        ->allow_extra_args(false)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     cmd->add_option("-u,--user", r.user, "UID[:GID]");
-    cmd->add_option("-g,--additional-gids", r.additional_gids, "additional group ids");
-    cmd->add_option("-c,--cap", r.caps, "add a capability (CAP_...)");
+    cmd->add_option("-g,--additional-gids", r.additional_gids, "an additional group id, repeatable")
+        ->allow_extra_args(false)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    cmd->add_option("-c,--cap", r.caps, "add a capability (CAP_...), repeatable")
+        ->allow_extra_args(false)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     cmd->add_flag("--no-new-privs", r.no_new_privs, "set no_new_privs");
     cmd->add_option("-a,--apparmor", r.apparmor, "AppArmor profile");
     cmd->add_option("--process-label", r.process_label, "SELinux label");

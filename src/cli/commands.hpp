@@ -16,6 +16,7 @@ struct GlobalOptions {
     bool debug = false;
     bool systemd_cgroup = false;
     std::string rootless = "auto";
+    std::string policy = "hardened";  // --policy: oci | hardened | strict (policy/policy.hpp)
 };
 
 // Set by the command that ran: the process exit code.
@@ -34,6 +35,9 @@ void add_update_command(CLI::App& app, const GlobalOptions& global, Outcome& out
 void add_events_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_features_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_signal_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);  // kill pause resume
+void add_audit_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void add_inspect_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void add_stats_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 
 // Prints "hrun: <error>" on stderr (and to the log file when one is set); returns exit code 1.
 int report(const Error& error);

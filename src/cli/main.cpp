@@ -61,6 +61,12 @@ int main(int argc, char** argv) {
     app.add_option("--rootless", global.rootless, "rootless mode")
         ->check(CLI::IsMember({"auto", "true", "false"}))
         ->capture_default_str();
+    app.add_option("--policy", global.policy,
+                   "security defaults for what a config leaves unset: oci (none), hardened "
+                   "(default seccomp and AppArmor profiles, no_new_privs), strict (hardened, and "
+                   "configs the audit rates critical are refused)")
+        ->check(CLI::IsMember({"oci", "hardened", "strict"}))
+        ->capture_default_str();
 
     Outcome outcome;
     add_run_command(app, global, outcome);
@@ -74,6 +80,9 @@ int main(int argc, char** argv) {
     add_exec_command(app, global, outcome);
     add_events_command(app, global, outcome);
     add_features_command(app, global, outcome);
+    add_audit_command(app, global, outcome);
+    add_inspect_command(app, global, outcome);
+    add_stats_command(app, global, outcome);
 
     app.parse_complete_callback([&global] {
         if (auto st = hrun::log::configure(global.log_path, global.log_format == "json",

@@ -34,9 +34,14 @@ void reset_signals() noexcept {
     }
 }
 
-// `hrun start` opens the fifo for reading; our open for writing blocks until then. The fifo
-// is reached through our own fd (the state directory is not visible after pivot_root).
-ChildStatus wait_for_start(int fifo_fd, int procfd) noexcept {
+// `hrun start` opens the fifo for reading; our open for writing blocks until then. The
+// startContainer hooks run next, as part of `start`, and their outcome is what we write: "0" to
+// go on, or "1" followed by the ChildError of the hook that failed, for `start` to report (the
+// parent that created us is gone; nobody else would hear of it). One write of less than
+// PIPE_BUF bytes: `start` reads it whole. The fifo is reached through our own fd (the state
+// directory is not visible after pivot_root).
+ChildStatus wait_for_start(const ContainerPlan& plan, int procfd) noexcept {
+    const int fifo_fd = plan.exec_fifo.get();
     char path[32] = "self/fd/";
     char digits[12];
     int n = 0;
@@ -46,11 +51,39 @@ ChildStatus wait_for_start(int fifo_fd, int procfd) noexcept {
     path[len] = '\0';
     int fd = ::openat(procfd, path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return child_fail("", "cannot open the exec fifo", errno);
-    ssize_t w = ::write(fd, "0", 1);
+    ChildStatus hooked = hooks::run_prepared_hooks(plan.start_hooks);
+    char verdict[1 + sizeof(ChildError)];
+    std::size_t size = 1;
+    verdict[0] = '0';
+    if (!hooked) {
+        verdict[0] = '1';
+        std::memcpy(verdict + 1, &hooked.error, sizeof(ChildError));
+        size = sizeof verdict;
+    }
+    ssize_t w = ::write(fd, verdict, size);
     int err = errno;
     ::close(fd);
-    if (w != 1) return child_fail("", "cannot write the exec fifo", err);
+    if (!hooked) return hooked;
+    if (w != static_cast<ssize_t>(size)) return child_fail("", "cannot write the exec fifo", err);
     return child_ok();
+}
+
+// prestart, createRuntime and createContainer, from inside setup_rootfs once the container's
+// mounts are made and before pivot_root (rootfs::BeforePivot): the parent runs the first two
+// in the runtime's namespaces while we wait; createContainer runs here, in the container's.
+struct CreateHooksStep {
+    const ContainerPlan* plan;
+    int sync_fd;
+};
+
+ChildStatus run_create_hooks(void* context) noexcept {
+    const auto& step = *static_cast<const CreateHooksStep*>(context);
+    if (step.plan->runtime_hooks) {
+        int rc = sync_send(step.sync_fd, SyncType::Hooks);
+        if (rc == 0) rc = sync_expect(step.sync_fd, SyncType::HooksDone);
+        if (rc < 0) return child_fail("hooks", "the runtime hooks did not complete", -rc);
+    }
+    return hooks::run_prepared_hooks(step.plan->container_hooks);
 }
 
 // The pty is made inside the container (its own devpts), becomes our stdio and controlling
@@ -86,12 +119,10 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     HRUN_CHILD_TRY(enter_namespaces(plan.ns, sync_fd, procfd));
     if (plan.ns.second_fork) HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));
     if (!plan.join_existing) HRUN_CHILD_TRY(configure_namespaces(plan.ns, procfd));
-    if (plan.runtime_hooks) {
-        int rc = sync_send(sync_fd, SyncType::Hooks);
-        if (rc == 0) rc = sync_expect(sync_fd, SyncType::HooksDone);
-        if (rc < 0) return child_fail("hooks", "the runtime hooks did not complete", -rc);
+    if (!plan.join_existing) {
+        CreateHooksStep hooks_step{&plan, sync_fd};
+        HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd, {run_create_hooks, &hooks_step}));
     }
-    if (!plan.join_existing) HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd));
     if (plan.terminal.enabled) HRUN_CHILD_TRY(hand_over_terminal(plan, sync_fd, procfd));
     HRUN_CHILD_TRY(process::prepare_process(plan.process, procfd));
     HRUN_CHILD_TRY(process::check_program(plan.process));
@@ -104,8 +135,8 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     int rc = sync_send(sync_fd, SyncType::Ready);
     if (rc == 0) rc = sync_expect(sync_fd, SyncType::Start);
     if (rc < 0) return child_fail("", "not started by the parent", -rc);
-    if (plan.exec_fifo) HRUN_CHILD_TRY(wait_for_start(plan.exec_fifo.get(), procfd));
-    if (!plan.start_hooks.hooks.empty()) HRUN_CHILD_TRY(hooks::run_prepared_hooks(plan.start_hooks));
+    if (plan.exec_fifo) HRUN_CHILD_TRY(wait_for_start(plan, procfd));  // and startContainer
+    else HRUN_CHILD_TRY(hooks::run_prepared_hooks(plan.start_hooks));
 
     return process::exec_process(plan.process, plan.seccomp ? &*plan.seccomp : nullptr, procfd);
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -9,12 +10,15 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "cgroups/cgroups.hpp"
 #include "create/pipeline.hpp"
 #include "create/prepare.hpp"
 #include "create/spawn.hpp"
 #include "create/supervise.hpp"
 #include "create/teardown.hpp"
 #include "linux/log.hpp"
+#include "linux/procfs.hpp"
+#include "security/seccomp_cache.hpp"
 #include "spec/spec_io.hpp"
 #include "state/state.hpp"
 
@@ -88,12 +92,16 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
 
     spec::Spec spec = HRUN_TRY(spec::load_spec(options.bundle + "/config.json"));  // 1. parse
     HRUN_TRY(spec::validate_spec(spec));                                             // 2. validate
+    const std::vector<policy::AppliedDefault> defaults =                               //    policy
+        HRUN_TRY(policy::apply_policy(spec, request.policy, policy::detect_host_security()));
+    if (!defaults.empty()) HRUN_TRY(spec::validate_spec(spec));
     bool terminal = spec.process && spec.process->terminal;
     if (terminal && request.console_socket.empty() && !foreground)
         return fail("process.terminal", "a detached container with a terminal needs --console-socket");
 
     state::StateRoot root = HRUN_TRY(state::StateRoot::open(request.root));
     state::ContainerDir dir = HRUN_TRY(root.create(options.id));
+    options.seccomp_cache_dir = security::SeccompCache::default_dir();
     // Until the create succeeds, any failure removes the state directory again (the plan's
     // own owners remove the cgroup and kill the process).
     struct RemoveUnlessKept {
@@ -105,6 +113,11 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
     } guard{dir};
 
     state::ContainerState st = initial_state(spec, options);
+    st.extra["policy"] = std::string(policy::policy_name(request.policy));  // exec applies it too
+    for (const policy::AppliedDefault& d : defaults) {
+        st.applied_defaults.push_back(d.field + ": " + d.value);
+        log::info("policy " + std::string(policy::policy_name(request.policy)) + ": " + d.field + " set to " + d.value);
+    }
     HRUN_TRY(dir.save(st));  // pid 0: a create killed from here on is cleaned by delete --force
     options.on_cgroup_placed = [&](const cgroups::Placement& where, cgroups::Mode mode) {
         st.cgroup = {where.directories, std::string(cgroups::mode_name(mode))};
@@ -122,9 +135,9 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
     SpawnSteps steps;
     steps.run_hooks = [&](pid_t pid) -> Status {
         std::string text = hook_state(st, "creating", pid);
+        // createContainer is the container process's own (ContainerPlan::container_hooks).
         for (auto [list, kind] : {std::pair{&spec.hooks->prestart, "prestart"},
-                                  {&spec.hooks->createRuntime, "createRuntime"},
-                                  {&spec.hooks->createContainer, "createContainer"}})
+                                  {&spec.hooks->createRuntime, "createRuntime"}})
             HRUN_TRY(hooks::run_hooks(*list, kind, text));
         return ok();
     };
@@ -150,8 +163,21 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
     return Launched{std::move(st), std::move(plan.spec), std::move(process), std::move(proxy)};
 }
 
+// What the container wrote to its exec fifo once its startContainer hooks ran: "0" to go on to
+// exec, or "1" and the ChildError of the hook that failed (it then exits).
+Status start_verdict(int fifo, char first) {
+    if (first == '0') return ok();
+    ChildError ce;
+    if (first != '1' || ::read(fifo, &ce, sizeof ce) != static_cast<ssize_t>(sizeof ce))
+        return fail("", "unexpected data in the exec fifo", EPROTO);
+    ce.field[sizeof ce.field - 1] = '\0';
+    ce.message[sizeof ce.message - 1] = '\0';
+    return std::unexpected(Error{ce.err, ce.field, ce.message});
+}
+
 // The container blocks opening its exec fifo for writing until someone opens it for reading;
-// it then writes one byte and goes on to exec. Waits for that byte, or for its death.
+// it then runs its startContainer hooks, writes its verdict (start_verdict) and goes on to
+// exec. Waits for that verdict, or for its death.
 Status release_exec_fifo(const state::ContainerState& st) {
     // The pidfd first: once the fifo is open the process may exec, finish and be reaped at once
     // (`sh -c 'exit 3'`); the pidfd keeps telling about it, and its byte stays in the fifo.
@@ -169,12 +195,12 @@ Status release_exec_fifo(const state::ContainerState& st) {
         }
         if (fds[0].revents & POLLIN) {
             char byte;
-            if (::read(fifo.get(), &byte, 1) == 1) return ok();
+            if (::read(fifo.get(), &byte, 1) == 1) return start_verdict(fifo.get(), byte);
         }
         if (fds[1].revents & POLLIN) {
-            // It exited: after writing its byte (a quick program), or before (it failed).
+            // It exited: after writing its verdict (a quick program), or before (it failed).
             char byte;
-            if (::read(fifo.get(), &byte, 1) == 1) return ok();
+            if (::read(fifo.get(), &byte, 1) == 1) return start_verdict(fifo.get(), byte);
             return fail("", "the container process exited before start");
         }
         if (fds[0].revents & POLLHUP) {
@@ -218,6 +244,27 @@ Status start_container(const std::string& root_path, const std::string& id) {
     return ok();
 }
 
+namespace {
+
+// Exit status 137 says only "SIGKILL". When the container's cgroup counted an OOM kill, the
+// limit is what killed it: say so while the cgroup still exists (delete removes it).
+void report_oom_kill(const state::ContainerState& st, int code) {
+    if (code != 128 + SIGKILL || st.cgroup.directories.empty()) return;
+    auto procfd = os::open_verified_procfs();
+    if (!procfd) return;
+    auto layout = cgroups::detect_layout(procfd->get());
+    if (!layout) return;
+    auto cgroup = cgroups::Cgroup::open(*layout, st.cgroup.directories);
+    if (!cgroup) return;
+    auto kills = cgroup->oom_kills();
+    if (!kills || *kills == 0) return;
+    log::warn("container \"" + st.id + "\" was killed by the kernel's OOM killer (" + std::to_string(*kills) +
+              " OOM kill" + (*kills == 1 ? "" : "s") + " in its cgroup): it reached its memory limit, " +
+              "linux.resources.memory.limit");
+}
+
+}  // namespace
+
 Result<int> run_container(const ContainerRequest& request, const RunOptions& options) {
     Launched launched = HRUN_TRY(launch(request, /*exec_fifo=*/false, !options.detach));
     const state::ContainerState& st = launched.state;
@@ -236,6 +283,7 @@ Result<int> run_container(const ContainerRequest& request, const RunOptions& opt
     }
     int code = HRUN_TRY(supervise(launched.process, launched.terminal ? &*launched.terminal : nullptr));
     launched.terminal.reset();  // the caller's terminal back to normal before any message
+    report_oom_kill(st, code);
     if (!options.keep) HRUN_TRY(delete_container(request.root, st.id, false));
     return code;
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "hrun/error.hpp"
+#include "policy/policy.hpp"
 
 namespace hrun::create {
 
@@ -21,6 +22,7 @@ struct ContainerRequest {
     bool no_pivot = false;
     bool systemd_cgroup = false;
     int preserve_fds = 0;
+    policy::Policy policy = policy::Policy::Hardened;  // --policy
 };
 
 // Writes `pid` to `path` through a temporary file renamed over it (engines poll for it).
@@ -29,7 +31,8 @@ Status write_pid_file(const std::string& path, pid_t pid);
 // `hrun create`: returns once the process is set up and blocked before exec.
 Status create_container(const ContainerRequest& request);
 
-// `hrun start`: lets a created container exec, then runs the poststart hooks.
+// `hrun start`: lets a created container run its startContainer hooks and exec (failing with
+// the hook's error if one fails), then runs the poststart hooks.
 Status start_container(const std::string& root, const std::string& id);
 
 struct RunOptions {

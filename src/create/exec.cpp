@@ -11,6 +11,8 @@
 #include "create/spawn.hpp"
 #include "create/supervise.hpp"
 #include "linux/procfs.hpp"
+#include "policy/policy.hpp"
+#include "security/seccomp_cache.hpp"
 #include "spec/spec_io.hpp"
 #include "state/state.hpp"
 
@@ -103,6 +105,12 @@ Result<int> exec_in_container(const ExecRequest& request) {
 
     spec::Spec spec = HRUN_TRY(spec::load_spec(st.config_path));
     spec.process = HRUN_TRY(exec_process_spec(request, st));
+    // The container's policy fills the same defaults in (the default seccomp profile above all),
+    // or an exec'd process would escape what confines the container's init.
+    policy::Policy container_policy = policy::Policy::Oci;
+    if (auto it = st.extra.find("policy"); it != st.extra.end() && it->is_string())
+        container_policy = policy::policy_from_name(it->get<std::string>()).value_or(policy::Policy::Hardened);
+    HRUN_TRY(policy::apply_policy(spec, container_policy, policy::detect_host_security()));
     if (spec.process->terminal && request.console_socket.empty() && request.detach)
         return fail("process.terminal", "a detached exec with a terminal needs --console-socket");
     // Join exactly the namespaces the container's init is in.
@@ -114,6 +122,7 @@ Result<int> exec_in_container(const ExecRequest& request) {
     options.id = st.id;
     options.bundle = st.bundle;
     options.preserve_fds = request.preserve_fds;
+    options.seccomp_cache_dir = security::SeccompCache::default_dir();
     ContainerPlan plan = HRUN_TRY(prepare_joining(std::move(spec), options, std::move(cgroup)));
     dir.release();  // the namespaces are pinned by their fds now
 

@@ -3,6 +3,9 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "security/seccomp_cache.hpp"
+#include "spec/spec_io.hpp"
+
 namespace hrun::create {
 
 namespace {
@@ -33,6 +36,20 @@ Status prepare_cgroup(ContainerPlan& plan, const spec::Spec& spec, const CreateO
     return ok();
 }
 
+// linux.seccomp compiled to BPF, or read back from the cache when this profile was compiled
+// before by this very hrun binary and libseccomp.
+Result<security::SeccompProgram> compile_seccomp(const spec::Seccomp& profile, const std::string& cache_dir) {
+    if (cache_dir.empty()) return security::compile_seccomp(profile);
+    spec::Spec only_profile;
+    only_profile.linux.emplace().seccomp = profile;
+    const std::string key = security::seccomp_cache_key(spec::to_json(only_profile, -1));
+    const security::SeccompCache cache = security::SeccompCache::open(cache_dir);
+    if (auto cached = cache.find(key)) return std::move(*cached);
+    security::SeccompProgram program = HRUN_TRY(security::compile_seccomp(profile));
+    cache.store(key, program);
+    return program;
+}
+
 }  // namespace
 
 Result<ContainerPlan> prepare_container(spec::Spec spec, const CreateOptions& options) {
@@ -54,13 +71,18 @@ Result<ContainerPlan> prepare_container(spec::Spec spec, const CreateOptions& op
     plan.process.set_groups = !plan.ns.deny_setgroups;
 
     if (spec.linux && spec.linux->seccomp)
-        plan.seccomp = HRUN_TRY(security::compile_seccomp(*spec.linux->seccomp));
+        plan.seccomp = HRUN_TRY(compile_seccomp(*spec.linux->seccomp, options.seccomp_cache_dir));
 
     if (spec.process) plan.terminal = console::plan_terminal(*spec.process);
     if (spec.hooks) {
         const auto& h = *spec.hooks;
-        plan.runtime_hooks =
-            !h.prestart.empty() || !h.createRuntime.empty() || !h.createContainer.empty();
+        plan.runtime_hooks = !h.prestart.empty() || !h.createRuntime.empty();
+        // In the container's namespaces (the child runs them), before pivot_root: the path and
+        // the files it names still resolve as on the host, as with runc.
+        if (!h.createContainer.empty())
+            plan.container_hooks = hooks::prepare_hooks(
+                h.createContainer, "createContainer",
+                hooks::hook_state_text(options.id, "creating", options.bundle, spec.annotations));
         if (!h.startContainer.empty())
             plan.start_hooks = hooks::prepare_hooks(
                 h.startContainer, "startContainer",
@@ -90,7 +112,7 @@ Result<ContainerPlan> prepare_joining(spec::Spec spec, const CreateOptions& opti
     process::ProcessOptions process_options{options.preserve_fds, options.bundle};
     plan.process = HRUN_TRY(process::plan_process(spec, process_options, plan.host));
     if (spec.linux && spec.linux->seccomp)
-        plan.seccomp = HRUN_TRY(security::compile_seccomp(*spec.linux->seccomp));
+        plan.seccomp = HRUN_TRY(compile_seccomp(*spec.linux->seccomp, options.seccomp_cache_dir));
     if (spec.process) {
         plan.terminal = console::plan_terminal(*spec.process);
         plan.terminal.mount_console = false;  // /dev/console belongs to the container's init

@@ -27,6 +27,9 @@ struct CreateOptions {
     bool no_pivot = false;
     int preserve_fds = 0;
     bool systemd_cgroup = false;  // cgroupsPath is "slice:prefix:name"
+    // Where compiled seccomp programs are cached (security::SeccompCache); empty: compile
+    // every time.
+    std::string seccomp_cache_dir;
     // Called with the cgroup directories before they are made, so that a create killed from
     // here on leaves a state that `delete --force` can clean.
     std::function<Status(const cgroups::Placement&, cgroups::Mode)> on_cgroup_placed;
@@ -55,7 +58,8 @@ struct ContainerPlan {
     // `exec`: every namespace is joined, the rootfs is the container's already; the child skips
     // hostname, sysctl and rootfs setup.
     bool join_existing = false;
-    bool runtime_hooks = false;            // prestart/createRuntime/createContainer exist
+    bool runtime_hooks = false;            // prestart/createRuntime exist (run by the parent)
+    hooks::PreparedHooks container_hooks;  // createContainer: run by the child before pivot_root
     hooks::PreparedHooks start_hooks;      // startContainer: run by the child before exec
     pid_t parent_pid = 0;  // the child dies with hrun before exec (PR_SET_PDEATHSIG)
 };

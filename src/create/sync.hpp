@@ -19,16 +19,19 @@
 //    with CLONE_PARENT, becomes the container]
 //   CONTAINER_PID(pid) ------------------->     track pid as the container process
 //   [hostname, sysctl]
-//   HOOKS              ------------------->     run prestart, createRuntime, createContainer
+//   [rootfs: mounts, devices]
+//   HOOKS              ------------------->     run prestart, createRuntime
 //                      <-------------------     HOOKS_DONE    (only when the config has them)
-//   [rootfs, pivot_root]
+//   [createContainer hooks; pivot_root, masked and read-only paths]
 //   TERMINAL + fd      ------------------->     pty master (SCM_RIGHTS): to --console-socket,
 //                                               or kept to proxy the caller's terminal
 //   [rlimits ...]
 //   READY              ------------------->     record state.json and the pid file
 //                      <-------------------     START
-//   [create: block opening exec.fifo until `hrun start` reads it]
-//   [startContainer hooks, user, caps, LSM, seccomp, execve]
+//   [create: block opening exec.fifo until `hrun start` reads it; startContainer hooks;
+//    write "0" (or "1" + the hook's ChildError) to the fifo for `start`]
+//   [run: startContainer hooks]
+//   [user, caps, LSM, seccomp, execve]
 //   EOF (exec succeeded)  ---------------->     container is running (`run` waits for this;
 //                                               `create` has returned at START)
 //

@@ -4,15 +4,16 @@
 // Where each kind runs, and what its failure does:
 //
 //   kind             where                                  on failure
-//   prestart         runtime namespaces, after the container  create fails; the container is
-//   createRuntime    process exists, before pivot_root        destroyed (run_hooks)
-//   createContainer  same moment; the runtime-spec wants it
-//                    in the container's namespaces, runc
-//                    runs it like createRuntime, and so does
-//                    run_hooks called from the runtime
-//   startContainer   inside the container process, after      start fails: the container process
-//                    pivot_root, right before the user's exec  exits instead of exec'ing
-//                    (run_prepared_hooks; paths resolve in
+//   prestart         runtime namespaces, once the container's create fails; the container is
+//   createRuntime    mounts are made, before pivot_root        destroyed (run_hooks)
+//   createContainer  same moment, in the container's          create fails, as above
+//                    namespaces: the container process forks
+//                    it, as runc's init does (run_prepared_
+//                    hooks; paths still resolve on the host)
+//   startContainer   inside the container process, after      start fails with the hook's error
+//                    pivot_root, once `start` has released it, (the container sends it through
+//                    right before the user's exec              the exec fifo) and the container
+//                    (run_prepared_hooks; paths resolve in     process exits instead of exec'ing
 //                    the container's root)
 //   poststart        runtime namespaces, after the user's      the runtime-spec asks for a warning
 //                    process was started                       only; runc instead kills the

@@ -1,5 +1,5 @@
-// run_hooks: the hooks that run in hrun's own namespaces (prestart, createRuntime,
-// createContainer, poststart, poststop).
+// run_hooks: the hooks that run in hrun's own namespaces (prestart, createRuntime, poststart,
+// poststop).
 #include <string>
 
 #include "hooks/engine.hpp"

@@ -34,8 +34,18 @@ struct RootfsOptions {
 Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const RootfsOptions& options,
                                const NamespaceSummary& ns, const os::HostContext& host);
 
+// A step the caller runs inside setup_rootfs once every mount and device node is in place,
+// right before the root changes: where the runtime-spec and runc put the prestart,
+// createRuntime and createContainer hooks (a hook may add mounts under the rootfs, and still
+// reaches the host's paths). Child-safe like the rest; a failure aborts the setup.
+struct BeforePivot {
+    ChildStatus (*run)(void* context) noexcept = nullptr;
+    void* context = nullptr;
+};
+
 // Child side, in the new mount namespace: propagation, rootfs bind, config mounts, /dev,
-// pivot_root, masked and read-only paths, read-only root. On return the cwd is "/".
-ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd) noexcept;
+// `before_pivot`, pivot_root, masked and read-only paths, read-only root. On return the cwd
+// is "/".
+ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_pivot = {}) noexcept;
 
 }  // namespace hrun::rootfs

@@ -5,6 +5,7 @@
 //   3. The host's /dev/null is cloned while the host tree is still reachable (for masking).
 //   4. mounts[] in order, each at a destination resolved inside the rootfs.
 //   5. Device nodes and /dev links; then the "ro" held back for tmpfs and /dev.
+//      The caller's before-pivot step (the create-time hooks) runs here.
 //   6. pivot_root (or MS_MOVE + chroot); linux.rootfsPropagation applied to the new root.
 //   7. maskedPaths, readonlyPaths, root.readonly, all resolved from the new root.
 #include <fcntl.h>
@@ -41,7 +42,7 @@ ChildStatus clone_host_null(MountContext& ctx, const RootfsPlan& plan, UniqueFd&
 
 }  // namespace
 
-ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd) noexcept {
+ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_pivot) noexcept {
     MountContext ctx;
     ctx.legacy = plan.legacy_mount_api;
 
@@ -66,6 +67,7 @@ ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd) noexcept {
     for (const auto& mp : plan.mounts) HRUN_CHILD_TRY(mount_config_entry(ctx, plan, mp, rootfd.get(), procfd));
     HRUN_CHILD_TRY(create_devices(ctx, plan, rootfd.get()));
     HRUN_CHILD_TRY(apply_deferred_readonly(ctx, plan, rootfd.get()));
+    if (before_pivot.run != nullptr) HRUN_CHILD_TRY(before_pivot.run(before_pivot.context));
 
     HRUN_CHILD_TRY(enter_rootfs(ctx, plan, rootfd.get()));
     host_root.reset();

@@ -1,11 +1,16 @@
 // linux.seccomp -> classic BPF, in the parent. libseccomp does the compiling; the result is a
 // plain sock_filter array so the container side needs nothing but seccomp(2).
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -235,6 +240,49 @@ Result<std::vector<sock_filter>> export_bpf(scmp_filter_ctx ctx) {
     return filter;
 }
 
+// Syscalls newer than a profile must fail with ENOSYS, not with the default EPERM: a libc
+// probing for a new syscall (clone3, faccessat2, fchmodat2, ...) falls back to an older one on
+// ENOSYS but gives up on EPERM. "Newer" means numbered above every syscall the profile names
+// for that architecture (runc and crun draw the line the same way). The check is a short
+// prologue per architecture ahead of libseccomp's programs:
+//
+//   ld  [arch]; jeq AUDIT_ARCH ? next : skip block
+//   ld  [nr];   jge X32_SYSCALL_BIT ? skip block    (x32 calls share x86_64's AUDIT_ARCH)
+//               jgt highest ? ret ERRNO(ENOSYS) : skip block
+//
+// Profiles whose default already allows, logs or returns ENOSYS need none.
+constexpr uint32_t kX32SyscallBit = 0x40000000;
+
+bool wants_enosys_prologue(uint32_t default_action) {
+    const uint32_t kind = default_action & SECCOMP_RET_ACTION_FULL;
+    if (kind == SCMP_ACT_ALLOW || kind == SCMP_ACT_LOG) return false;
+    return default_action != SCMP_ACT_ERRNO(ENOSYS);
+}
+
+std::vector<sock_filter> enosys_prologue(const std::vector<Arch>& arches, const spec::Seccomp& config) {
+    std::vector<sock_filter> out;
+    for (const Arch& arch : arches) {
+        if (arch.token == SCMP_ARCH_X32) continue;  // covered by the x86_64 block's range check
+        int highest = -1;
+        for (const spec::SeccompSyscall& call : config.syscalls)
+            for (const std::string& name : call.names)
+                highest = std::max(highest, seccomp_syscall_resolve_name_arch(arch.token, name.c_str()));
+        // A profile that names nothing on this architecture gives no line to draw: its default
+        // action stands for every syscall there.
+        if (highest < 0) continue;
+        const sock_filter block[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch.token, 0, 4),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, 2, 0),
+            BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(highest), 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+        };
+        out.insert(out.end(), std::begin(block), std::end(block));
+    }
+    return out;
+}
+
 }  // namespace
 
 Result<SeccompProgram> compile_seccomp(const spec::Seccomp& config) {
@@ -290,6 +338,11 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp& config) {
         std::vector<sock_filter> part = HRUN_TRY(export_bpf(ctx.get()));
         if (!last) HRUN_TRY(link_to_next(part, placeholder));
         program.filter.insert(program.filter.end(), part.begin(), part.end());
+    }
+
+    if (wants_enosys_prologue(*default_action)) {
+        std::vector<sock_filter> prologue = enosys_prologue(arches, config);
+        program.filter.insert(program.filter.begin(), prologue.begin(), prologue.end());
     }
 
     // Refuse here, with a clear message, what the kernel would refuse later with a bare EINVAL.

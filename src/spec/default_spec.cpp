@@ -2,6 +2,7 @@
 // privileges, the small capability set that a shell and package scripts need (no CAP_NET_RAW,
 // which allows packet spoofing, no CAP_MKNOD, no CAP_SYS_*, except CAP_SYS_CHROOT), every
 // namespace but the user namespace (added for rootless use), all devices denied in the cgroup,
+// pids and memory limits that stop a fork or memory bomb from taking the host down with it,
 // and the /proc and /sys entries that leak host information masked or read-only.
 #include <algorithm>
 #include <string>
@@ -11,6 +12,9 @@
 
 namespace hrun::spec {
 namespace {
+
+constexpr int64_t kDefaultPidsLimit = 1024;
+constexpr int64_t kDefaultMemoryLimit = int64_t{512} << 20;  // 512 MiB
 
 std::vector<std::string> default_capabilities() {
     return {"CAP_CHOWN",  "CAP_DAC_OVERRIDE",    "CAP_FOWNER",         "CAP_FSETID",
@@ -63,6 +67,10 @@ Spec default_spec(const DefaultSpecOptions& options) {
     linux.namespaces = {{"pid", ""}, {"network", ""}, {"ipc", ""}, {"uts", ""}, {"mount", ""}, {"cgroup", ""}};
     Resources& res = linux.resources.emplace();
     res.devices = {DeviceRule{false, "", std::nullopt, std::nullopt, "rwm"}};
+    // Generous for one service, small against a host's pid_max and RAM: a bomb hits the cgroup
+    // limit (fork fails, the OOM killer acts inside the container) long before the host notices.
+    res.pids.emplace().limit = kDefaultPidsLimit;
+    res.memory.emplace().limit = kDefaultMemoryLimit;
     linux.maskedPaths = {"/proc/acpi",        "/proc/asound",      "/proc/kcore",       "/proc/keys",
                          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
                          "/proc/scsi",        "/sys/firmware",     "/sys/devices/virtual/powercap",

@@ -1,23 +1,31 @@
+# shellcheck shell=bash
 # Shared helpers for the engine tests (docker.sh, containerd.sh, podman.sh).
 #
 # Source this file from a bash script. It provides:
-#   - check NAME CMD... / skip NAME REASON / summary: counted results;
+#   - check KEY NAME CMD... / skip KEY REASON / summary: counted results, one line per check;
+#     KEY names the check across engines (e.g. read-only, pids-limit) for run-all.sh's table;
 #   - ENGINE_TMP: a private temp dir under /tmp for every daemon's data, socket and pid file;
+#   - enter_private_namespace: the engines run in a private mount namespace whose /run is in
+#     ENGINE_TMP; once they are gone, the leftovers are checked again from the host;
 #   - start_daemon / wait_for_socket: daemons that the cleanup trap stops by pid file;
 #   - a cleanup trap (exit, failure, Ctrl-C) that runs the engine's cleanup hooks, stops the
 #     daemons, kills whatever still runs from the temp dir, unmounts leftovers, removes the
 #     cgroups made under ENGINE_CGROUP_PARENT and deletes the temp dir;
+#   - bounded: every engine command runs under timeout(1), so a hung daemon cannot stall a run;
+#   - pty_start / pty_send / pty_expect / pty_finish: interactive sessions through a real pty;
 #   - build_rootfs_tar / build_oci_archive: a busybox-static image made offline;
 #   - leftover checks shared by the engines (runtime processes, state dirs, cgroups).
 #
 # Environment:
 #   HRUN_BIN        runtime binary under test (default: <repo>/build/hrun); any runc-compatible
-#                   binary works, e.g. HRUN_BIN=/usr/bin/runc.
+#                   binary works, e.g. HRUN_BIN=/usr/sbin/runc (RUNTIME_BIN is the same setting).
 #   CHECK_TIMEOUT   seconds one check may take before it is killed and failed (default 60).
+#   ENGINE_CMD_TIMEOUT  seconds one engine command (docker, ctr, podman) may take (default 90).
 #   SUITE_BUDGET    seconds for the checks of one script; checks not started by then fail at
 #                   once, so a runtime that hangs cannot eat the CI time (default 300; a healthy
-#                   run takes well under a minute).
+#                   run takes under a minute).
 #   ENGINE_RESULTS  file to append "suite passed failed skipped" to (used by run-all.sh).
+#   ENGINE_CHECKS   file to append "suite key ok|FAIL|SKIP" to, one line per check (run-all.sh).
 #   ENGINE_KEEP_TMP set to 1 to keep the temp dir for debugging (daemons are still stopped).
 
 set -uo pipefail
@@ -40,24 +48,39 @@ proc_stat_field() {
 exec 8>&1 9>&2
 
 CHECK_TIMEOUT=${CHECK_TIMEOUT:-60}
+ENGINE_CMD_TIMEOUT=${ENGINE_CMD_TIMEOUT:-90}
 SUITE_BUDGET=${SUITE_BUDGET:-300}
-# Start time of this shell in clock ticks since boot: runtime processes started later are ours.
-SUITE_STARTTIME=$(proc_stat_field $$ 22)
 PASSED=0
 FAILED=0
 SKIPPED=0
 
-ENGINE_TMP=$(mktemp -d /tmp/hrun-engines.XXXXXX) || { echo "cannot create a temp dir" >&2; exit 2; }
-chmod 711 "$ENGINE_TMP"
+# The script runs twice: first on the host (packages; afterwards the host-side leftover checks),
+# then, started by enter_private_namespace, inside a private mount namespace where it starts the
+# engines. The second run is handed the first one's temp dir and start time.
+if [[ -n ${ENGINE_NS_CHILD:-} ]]; then
+  ENGINE_TMP=$ENGINE_NS_CHILD
+  [[ -d $ENGINE_TMP ]] || { echo "ENGINE_NS_CHILD=$ENGINE_TMP is not a directory" >&2; exit 2; }
+  SUITE_STARTTIME=${ENGINE_SUITE_STARTTIME:-$(proc_stat_field $$ 22)}
+else
+  # Start time of this shell in clock ticks since boot: runtime processes started later are ours.
+  SUITE_STARTTIME=$(proc_stat_field $$ 22)
+  ENGINE_TMP=$(mktemp -d /tmp/hrun-engines.XXXXXX) || { echo "cannot create a temp dir" >&2; exit 2; }
+  chmod 711 "$ENGINE_TMP"
+fi
 # Every cgroup the engines create goes under this parent, so leftovers are easy to find and to
-# remove without touching anyone else's cgroups.
-ENGINE_CGROUP_PARENT=hrun-engines-${ENGINE_TMP##*.}
+# remove without touching anyone else's cgroups. The tag also makes container names unique.
+RUN_TAG=${ENGINE_TMP##*.}
+ENGINE_CGROUP_PARENT=hrun-engines-$RUN_TAG
 
 CLEANUP_HOOKS=()
 CLEANING=0
 
 log() { printf '%s\n' "$*"; }
 note() { printf '# %s\n' "$*"; }
+
+# bounded CMD...: runs the program CMD under timeout(1) (ENGINE_CMD_TIMEOUT), SIGKILL 10 s later.
+# Not for commands that need the terminal: timeout(1) puts them in a background process group.
+bounded() { timeout -k 10 "$ENGINE_CMD_TIMEOUT" "$@"; }
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -91,17 +114,24 @@ run_bounded() {
   wait "$pid"
 }
 
-# check NAME CMD...: runs CMD (bounded by CHECK_TIMEOUT); prints "ok NAME" or "FAIL NAME" and
-# CMD's output. CMD exits with SKIP_RC (77) when what it tests cannot run on this host (the
-# engine itself refuses): that prints "SKIP NAME: <CMD's last output line>".
+# record KEY STATUS: appends "suite key status" to ENGINE_CHECKS (run-all.sh's table).
+record() {
+  [[ -n ${ENGINE_CHECKS:-} ]] && printf '%s %s %s\n' "$SUITE" "$1" "$2" >>"$ENGINE_CHECKS"
+  return 0
+}
+
+# check KEY NAME CMD...: runs CMD (bounded by CHECK_TIMEOUT); prints "ok KEY: NAME" or
+# "FAIL KEY: NAME" and CMD's output. CMD exits with SKIP_RC (77) when what it tests cannot run
+# on this host (the engine itself refuses): that prints "SKIP KEY: NAME: <CMD's last line>".
 SKIP_RC=77
 check() {
-  local name=$1
-  shift
+  local key=$1 name=$2
+  shift 2
   local out=$ENGINE_TMP/check.out rc limit=$CHECK_TIMEOUT left=$((SUITE_BUDGET - SECONDS))
   if ((left <= 0)); then
     FAILED=$((FAILED + 1))
-    log "FAIL $name (not run: the script's ${SUITE_BUDGET}s budget is spent)"
+    log "FAIL $key: $name (not run: the script's ${SUITE_BUDGET}s budget is spent)"
+    record "$key" FAIL
     return 1
   fi
   ((left < limit)) && limit=$left
@@ -109,53 +139,66 @@ check() {
   rc=$?
   if ((rc == 0)); then
     PASSED=$((PASSED + 1))
-    log "ok $name"
+    log "ok   $key: $name"
+    record "$key" ok
   elif ((rc == SKIP_RC)); then
-    skip "$name" "$(tail -n 1 "$out")"
+    skip "$key" "$name: $(tail -n 1 "$out")"
   else
     FAILED=$((FAILED + 1))
-    log "FAIL $name (exit $rc)"
+    log "FAIL $key: $name (exit $rc)"
+    record "$key" FAIL
     sed 's/^/    | /' "$out" | head -n 60
   fi
   return "$rc"
 }
 
-# check_here NAME CMD...: like check, but CMD runs in this shell (not in a subshell, and without
-# CHECK_TIMEOUT: CMD must bound itself). For starting daemons: this shell stays their parent, so
-# it can stop and reap them.
+# check_here KEY NAME CMD...: like check, but CMD runs in this shell (not in a subshell, and
+# without CHECK_TIMEOUT: CMD must bound itself). For starting daemons: this shell stays their
+# parent, so it can stop and reap them.
 check_here() {
-  local name=$1
-  shift
+  local key=$1 name=$2
+  shift 2
   local out=$ENGINE_TMP/check.out rc
   "$@" >"$out" 2>&1
   rc=$?
   if ((rc == 0)); then
     PASSED=$((PASSED + 1))
-    log "ok $name"
+    log "ok   $key: $name"
+    record "$key" ok
   else
     FAILED=$((FAILED + 1))
-    log "FAIL $name (exit $rc)"
+    log "FAIL $key: $name (exit $rc)"
+    record "$key" FAIL
     sed 's/^/    | /' "$out" | head -n 60
   fi
   return "$rc"
 }
 
-# skip NAME REASON: a check that cannot run here, with the reason printed.
+# skip KEY REASON: a check that cannot run here, with the reason printed.
 skip() {
   SKIPPED=$((SKIPPED + 1))
   log "SKIP $1: $2"
+  record "$1" SKIP
 }
 
-# fail NAME REASON: a failure found outside check (e.g. a daemon that does not start).
+# fail KEY REASON: a failure found outside check (e.g. a daemon that does not start).
 fail() {
   FAILED=$((FAILED + 1))
   log "FAIL $1: $2"
+  record "$1" FAIL
 }
 
-# summary: prints the counts; returns non-zero if anything failed.
+# summary: prints the counts; returns non-zero if anything failed. In the private namespace the
+# counts go to a file instead, for the host-side run to add its own checks to.
 SUMMARY_DONE=0
 summary() {
   SUMMARY_DONE=1
+  if [[ -n ${ENGINE_NS_CHILD:-} ]]; then
+    echo "$PASSED $FAILED $SKIPPED" >"$ENGINE_TMP/ns-counts"
+    note "in the private namespace: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+    ((FAILED == 0))
+    return
+  fi
   local prefix=""
   [[ -n ${ENGINE_RESULTS:-} ]] && prefix="$SUITE: "
   log "${prefix}$PASSED passed, $FAILED failed, $SKIPPED skipped"
@@ -167,7 +210,7 @@ summary() {
 
 # skip_suite REASON: the whole suite cannot run here (e.g. its package cannot be installed).
 skip_suite() {
-  skip "$SUITE" "$1"
+  skip suite "$SUITE: $1"
   summary
   exit 0
 }
@@ -186,22 +229,33 @@ expect_contains() { # expect_contains WHAT NEEDLE HAYSTACK
 
 not() { ! "$@"; }
 
-# retry_until SECONDS CMD...: polls CMD every 0.2 s until it succeeds; returns 1 on timeout.
+# retry_until SECONDS CMD...: polls CMD every 0.2 s until it succeeds, for SECONDS of wall time
+# (however long each try takes); then runs it once more with its output shown.
 retry_until() {
-  local limit=$1 i
+  local end=$((SECONDS + $1))
   shift
-  for ((i = 0; i < limit * 5; i++)); do
+  while ((SECONDS < end)); do
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.2
   done
   "$@"
 }
 
+# at_least WHAT MIN VALUE: VALUE is an integer >= MIN.
+at_least() {
+  [[ $3 =~ ^[0-9]+$ ]] && (($3 >= $2)) && return 0
+  printf '%s: expected a number >= %s, got [%s]\n' "$1" "$2" "$3"
+  return 1
+}
+
+# cgroup_file_is FILE VALUE: FILE (a cgroup control file) holds VALUE.
+cgroup_file_is() { expect_eq "$1" "$2" "$(cat "$1" 2>&1)"; }
+
 # ---------------------------------------------------------------------------------------------
 # Runtime under test
 
 resolve_runtime() {
-  HRUN_BIN=${HRUN_BIN:-$REPO_DIR/build/hrun}
+  HRUN_BIN=${HRUN_BIN:-${RUNTIME_BIN:-$REPO_DIR/build/hrun}}
   if [[ ! -x $HRUN_BIN ]]; then
     echo "HRUN_BIN=$HRUN_BIN is not an executable (build hrun or set HRUN_BIN)" >&2
     return 1
@@ -224,10 +278,12 @@ ensure_packages() {
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
   fi
+  # Bounded: a stuck mirror or dpkg lock must not stall the run.
   {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" ||
-      { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; }
-  } >"$ENGINE_TMP/apt-$cmd.log" 2>&1
+    DEBIAN_FRONTEND=noninteractive timeout -k 30 900 apt-get install -y -q --no-install-recommends "$@" ||
+      { timeout -k 30 300 apt-get update -q &&
+        DEBIAN_FRONTEND=noninteractive timeout -k 30 900 apt-get install -y -q --no-install-recommends "$@"; }
+  } </dev/null >"$ENGINE_TMP/apt-$cmd.log" 2>&1
   rc=$?
   ((made_policy)) && rm -f "$policy"
   if ((rc != 0)) || ! command -v "$cmd" >/dev/null 2>&1; then
@@ -311,7 +367,7 @@ pids_from_tmp() {
     root=$(readlink "$p/root" 2>/dev/null) || continue
     cwd=$(readlink "$p/cwd" 2>/dev/null)
     if [[ $root == "$ENGINE_TMP"/* || $cwd == "$ENGINE_TMP"/* ]] ||
-      tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$ENGINE_TMP"; then
+      tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$ENGINE_TMP"; then
       echo "$pid"
     fi
   done
@@ -331,7 +387,7 @@ runtime_pids() {
 describe_pids() {
   local pid
   for pid in "$@"; do
-    printf '  pid %s: %s (root %s)\n' "$pid" "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" \
+    printf '  pid %s: %s (root %s)\n' "$pid" "$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" \
       "$(readlink "/proc/$pid/root" 2>/dev/null)"
   done
 }
@@ -439,7 +495,7 @@ shim_socket() {
   local -a argv
   local i ns="" id="" addr=""
   [[ $(readlink "/proc/$1/exe" 2>/dev/null) == */containerd-shim* ]] || return 0
-  mapfile -d '' argv <"/proc/$1/cmdline" 2>/dev/null || return 0
+  mapfile -d '' argv 2>/dev/null <"/proc/$1/cmdline" || return 0
   for ((i = 0; i < ${#argv[@]} - 1; i++)); do
     case ${argv[i]} in
       -namespace | --namespace) ns=${argv[i + 1]} ;;
@@ -449,6 +505,242 @@ shim_socket() {
   done
   [[ -n $ns && -n $id && -n $addr ]] || return 0
   echo "/run/containerd/s/$(printf '%s' "$addr/$ns/$id" | sha256sum | cut -d' ' -f1)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Private mount namespace
+
+# enter_private_namespace: runs this script again in a private mount namespace (unshare --mount,
+# private propagation) whose /run is $ENGINE_TMP/run, and, on the host, waits for it. There the
+# engines' sockets and pid files, the shims' sockets (/run/containerd/s), the runtime's default
+# state root (/run/hrun, /run/runc) and every mount the engines make are the test's own: the
+# host's /run is neither read nor written, and no mount shows on the host. Once that run has
+# stopped everything it started, this one checks from the host that nothing is left: no
+# process, no mount namespace, no cgroup, no file outside the temp dir. Call it once the
+# packages are installed, before anything is started; on the host it does not return.
+NS_SIGNALLED=0
+NS_INTERRUPTED=0
+enter_private_namespace() {
+  if [[ -n ${ENGINE_NS_CHILD:-} ]]; then
+    if ! { mkdir -p "$ENGINE_TMP/run" && chmod 755 "$ENGINE_TMP/run" &&
+      mount --bind "$ENGINE_TMP/run" /run && mkdir -p /run/lock && chmod 1777 /run/lock; }; then
+      fail private-ns "cannot mount $ENGINE_TMP/run on /run in the private mount namespace"
+      summary
+      exit 1
+    fi
+    note "private mount namespace: /run is $ENGINE_TMP/run"
+    return 0
+  fi
+  if ! command -v unshare >/dev/null 2>&1; then
+    fail private-ns "unshare(1) is missing (util-linux): cannot make a private mount namespace"
+    summary
+    exit 1
+  fi
+  # The run in the namespace is a background job (so this shell can forward signals to it): it
+  # ignores SIGINT as such jobs do, so Ctrl-C and SIGTERM reach it as SIGTERM, from here.
+  trap 'NS_SIGNALLED=1' INT TERM
+  ENGINE_NS_CHILD=$ENGINE_TMP ENGINE_SUITE_STARTTIME=$SUITE_STARTTIME \
+    unshare --mount --propagation private -- bash "$0" &
+  local child=$! rc
+  while :; do
+    wait "$child"
+    rc=$?
+    if ((NS_SIGNALLED)); then
+      NS_SIGNALLED=0
+      NS_INTERRUPTED=1
+      kill -TERM "$child" 2>/dev/null
+      continue
+    fi
+    break
+  done
+  trap 'log "interrupted" >&8; exit 130' INT
+  trap 'log "terminated" >&8; exit 143' TERM
+  SECONDS=0 # the host-side checks have a budget of their own
+
+  local p=0 f=0 s=0
+  if [[ -f $ENGINE_TMP/ns-counts ]]; then
+    read -r p f s <"$ENGINE_TMP/ns-counts"
+    PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + s))
+    ((rc == 0 || f > 0)) || fail suite "the run in the private namespace exited $rc although no check failed"
+  else
+    fail suite "the run in the private namespace ended (exit $rc) without a summary"
+  fi
+  host_leftover_checks
+  if ((NS_INTERRUPTED)); then
+    log "interrupted"
+    exit 130
+  fi
+  summary
+  exit
+}
+
+# host_leftover_checks: run on the host once the namespace is gone.
+host_leftover_checks() {
+  check cleanup-processes "host: no daemon, shim, runtime or container process left" \
+    retry_until 10 host_assert_no_processes
+  check cleanup-mounts "host: no mount namespace or mount left that uses $ENGINE_TMP" \
+    retry_until 10 host_assert_no_mounts
+  check cleanup-cgroups "host: no cgroup left under $ENGINE_CGROUP_PARENT or named after a container" \
+    host_assert_no_cgroups
+  check cleanup-host-paths "host: no file left outside the temp dir" host_assert_no_host_paths
+}
+
+host_assert_no_processes() {
+  local pids
+  mapfile -t pids < <( (pids_from_tmp; runtime_pids) | sort -un)
+  if ((${#pids[@]} == 0)); then return 0; fi
+  echo "processes left behind:"
+  describe_pids "${pids[@]}"
+  return 1
+}
+
+# Any process whose mount table mentions the temp dir still holds the private namespace (or a
+# namespace made from it, like a container's).
+host_assert_no_mounts() {
+  local f left=()
+  for f in /proc/[0-9]*/mountinfo; do
+    grep -qF "$ENGINE_TMP" "$f" 2>/dev/null && left+=("$(basename "$(dirname "$f")")")
+  done
+  if ((${#left[@]})); then
+    echo "processes still in a mount namespace that uses $ENGINE_TMP:"
+    describe_pids "${left[@]}"
+    return 1
+  fi
+  if [[ -n $(mounts_under "$ENGINE_TMP") ]]; then
+    echo "mounts under $ENGINE_TMP on the host:"
+    mounts_under "$ENGINE_TMP"
+    return 1
+  fi
+}
+
+host_assert_no_cgroups() {
+  local h found="" ids=()
+  for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+    [[ -d $h$ENGINE_CGROUP_PARENT ]] && found+="$h$ENGINE_CGROUP_PARENT"$'\n'
+  done
+  [[ -z $found ]] || { echo "cgroup parent left:"; printf '%s' "$found"; return 1; }
+  [[ -f $ENGINE_TMP/container-ids ]] && mapfile -t ids <"$ENGINE_TMP/container-ids"
+  ((${#ids[@]})) || { echo "no container ids were recorded: nothing to look for"; return 1; }
+  assert_no_cgroups "${ids[@]}"
+}
+
+host_assert_no_host_paths() {
+  local p remaining=""
+  [[ -f $ENGINE_TMP/host-paths ]] || return 0
+  while read -r p; do
+    [[ -e $p || -L $p ]] && remaining+="$p"$'\n'
+  done <"$ENGINE_TMP/host-paths"
+  [[ -z $remaining ]] || { echo "left outside the temp dir:"; printf '%s' "$remaining"; return 1; }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Interactive sessions through a real pty
+
+# pty_start CMD: runs the shell command CMD under script(1), so that CMD's stdin, stdout and
+# stderr are the slave side of a new pty, as in a terminal, with a 33x101 window (engines pass
+# the size on to the container's console). What is typed (pty_send) goes through a fifo to
+# script(1), which writes it to the pty's master; what CMD prints is collected in PTY_LOG, where
+# pty_expect waits for it. CMD must not be wrapped in timeout(1) (that would take it off the
+# terminal's foreground): pty_expect and pty_finish bound the session.
+PTY_PID=""
+PTY_FD=""
+PTY_LOG=""
+PTY_MARK=0
+pty_start() {
+  local dir
+  dir=$(mktemp -d "$ENGINE_TMP/pty.XXXXXX") && mkfifo "$dir/in" || return 1
+  PTY_LOG=$dir/log
+  PTY_MARK=0
+  : >"$PTY_LOG"
+  script -qefc "stty rows 33 cols 101; exec $1" "$PTY_LOG" <"$dir/in" >/dev/null 2>&1 &
+  PTY_PID=$!
+  exec {PTY_FD}>"$dir/in"
+}
+
+# pty_send TEXT: types TEXT (use $'...\r' for Enter, $'\003' for Ctrl-C).
+pty_send() { printf '%s' "$1" >&"$PTY_FD"; }
+
+# pty_expect TEXT [SECONDS]: waits (default 20 s) until TEXT shows in the output after what the
+# previous pty_expect matched.
+pty_expect() {
+  local text=$1 end=$((SECONDS + ${2:-20})) at
+  while :; do
+    at=$(tail -c "+$((PTY_MARK + 1))" "$PTY_LOG" | LC_ALL=C grep -boF -- "$text" | head -n 1 | cut -d: -f1)
+    if [[ -n $at ]]; then
+      PTY_MARK=$((PTY_MARK + at + $(printf '%s' "$text" | wc -c)))
+      return 0
+    fi
+    if ! process_alive "$PTY_PID"; then
+      echo "the session ended without printing [$text]"
+      pty_transcript
+      return 1
+    fi
+    if ((SECONDS >= end)); then
+      echo "no [$text] within ${2:-20}s"
+      pty_transcript
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# interactive_session STATUS: drives a shell started with pty_start whose prompt (PS1) is
+# "pty-ready>": a typed command and its output, the tty and its window size, Ctrl-C stopping a
+# foreground sleep (the signal goes through the console's line discipline), then "exit STATUS",
+# which must be the status of the whole session.
+interactive_session() {
+  local status=$1 rc
+  pty_expect "pty-ready>" 30 || return 1
+  pty_send $'echo typed-$((6*7)); tty; stty size\r'
+  pty_expect "typed-42" || return 1
+  pty_expect "/dev/pts/" || return 1
+  pty_expect "33 101" || return 1
+  pty_expect "pty-ready>" || return 1
+  pty_send $'echo sleeping-$((2+2)); sleep 30\r'
+  pty_expect "sleeping-4" || return 1
+  sleep 0.5
+  pty_send $'\003'
+  pty_expect "pty-ready>" 10 || { echo "Ctrl-C did not interrupt sleep"; return 1; }
+  pty_send "exit $status"$'\r'
+  pty_finish 20
+  rc=$?
+  expect_eq "exit status of the session" "$status" "$rc"
+}
+
+pty_transcript() {
+  echo "--- what the session printed (cat -v):"
+  cat -v "$PTY_LOG" | tail -n 30
+  echo "---"
+}
+
+# pty_finish [SECONDS]: waits (default 20 s) for the session to end; returns its exit status
+# (script -e gives CMD's), or 124 after killing it.
+pty_finish() {
+  local limit=${1:-20} end rc
+  end=$((SECONDS + limit))
+  while process_alive "$PTY_PID" && ((SECONDS < end)); do sleep 0.1; done
+  exec {PTY_FD}>&-
+  PTY_FD=""
+  if process_alive "$PTY_PID"; then
+    echo "the session still ran after ${limit}s: killed"
+    pty_abort
+    return 124
+  fi
+  wait "$PTY_PID"
+  rc=$?
+  PTY_PID=""
+  return "$rc"
+}
+
+# pty_abort: ends the session at once (after a failed expectation).
+pty_abort() {
+  [[ -n $PTY_PID ]] || return 0
+  kill_tree "$PTY_PID"
+  wait "$PTY_PID" 2>/dev/null
+  if [[ -n $PTY_FD ]]; then exec {PTY_FD}>&-; fi
+  PTY_FD=""
+  PTY_PID=""
+  pty_transcript
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -496,6 +788,11 @@ cleanup() {
   ((SUMMARY_DONE)) || summary
   # A check cut short by Ctrl-C may still run in the background (it ignores SIGINT).
   [[ -n $BOUNDED_PID ]] && process_alive "$BOUNDED_PID" && kill_tree "$BOUNDED_PID"
+  [[ -n $PTY_PID ]] && process_alive "$PTY_PID" && kill_tree "$PTY_PID"
+  # The container ids, for the host-side check that no cgroup is named after one.
+  if [[ -n ${ENGINE_NS_CHILD:-} ]] && declare -F all_ids >/dev/null; then
+    all_ids >"$ENGINE_TMP/container-ids" 2>/dev/null
+  fi
   local i
   for ((i = ${#CLEANUP_HOOKS[@]} - 1; i >= 0; i--)); do
     run_bounded 30 "${CLEANUP_HOOKS[i]}" >/dev/null 2>&1
@@ -523,6 +820,8 @@ cleanup() {
   fi
   remove_engine_cgroups
   remove_tracked_host_paths
+  # In the private namespace: the host-side run checks for leftovers, then deletes the temp dir.
+  [[ -n ${ENGINE_NS_CHILD:-} ]] && exit "$rc"
   if [[ ${ENGINE_KEEP_TMP:-0} == 1 ]]; then
     note "temp dir kept: $ENGINE_TMP"
   else
@@ -660,9 +959,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
 [plugins."io.containerd.internal.v1.opt"]
   path = "$dir/opt"
 TOML
-  # The shims put their sockets in /run/containerd/s whatever the configured state dir is.
-  track_host_path /run/containerd /run/containerd/s
+  # The shims put their sockets in /run/containerd/s whatever the configured state dir is: that
+  # is the private /run of enter_private_namespace.
   start_daemon "$name" containerd --config "$dir/config.toml"
   wait_for_socket "$name" "$dir/containerd.sock" 30 || return 1
-  retry_until 20 ctr --address "$dir/containerd.sock" version
+  retry_until 20 bounded ctr --address "$dir/containerd.sock" version
 }

@@ -250,6 +250,38 @@ std::vector<BadConfig> cases() {
     c.push_back({"CgroupsPathWithDotDot",
                  [](Bundle& b) { b.config["linux"]["cgroupsPath"] = "/../../hrun-evil-" + b.id(); },
                  "linux.cgroupsPath", "\\.\\.|escape|outside|invalid"});
+    c.push_back({"RelativeCgroupsPathEscaping",
+                 [](Bundle& b) { b.config["linux"]["cgroupsPath"] = "hrun-x/../../../hrun-evil-" + b.id(); },
+                 "linux.cgroupsPath", "\\.\\.|escape|outside|invalid"});
+
+    // --- resource limits (checked before any cgroup exists) ---
+    c.push_back({"MemoryLimitNegative",
+                 [](Bundle& b) { b.config["linux"]["resources"]["memory"] = {{"limit", -2}}; },
+                 "linux.resources.memory.limit", "-2|below|negative|range"});
+    c.push_back({"MemorySwapBelowLimit",
+                 [](Bundle& b) {
+                     b.config["linux"]["resources"]["memory"] = {{"limit", 64 << 20}, {"swap", 32 << 20}};
+                 },
+                 "linux.resources.memory.swap", "below|less|smaller"});
+    c.push_back({"PidsLimitNegative", [](Bundle& b) { b.config["linux"]["resources"]["pids"] = {{"limit", -5}}; },
+                 "linux.resources.pids.limit", "-5|below|negative|range"});
+    c.push_back({"CpuQuotaNegative",
+                 [](Bundle& b) { b.config["linux"]["resources"]["cpu"] = {{"quota", -20000}, {"period", 100000}}; },
+                 "linux.resources.cpu.quota", "-20000|below|negative|range"});
+    c.push_back({"CpuSharesNegative", [](Bundle& b) { b.config["linux"]["resources"]["cpu"] = {{"shares", -1}}; },
+                 "linux.resources.cpu.shares", "unsigned|negative|range|expected|integer"});
+    c.push_back({"BlkioWeightOutOfRange",
+                 [](Bundle& b) { b.config["linux"]["resources"]["blockIO"] = {{"weight", 5}}; },
+                 "linux.resources.blockIO.weight", "range|10|1000"});
+    c.push_back({"UnifiedKeyUnknown",
+                 [](Bundle& b) { b.config["linux"]["resources"]["unified"] = {{"memory.bogus", "1"}}; },
+                 "linux.resources.unified[\"memory.bogus\"]", "no such|not exist|unknown|no cgroup file|cgroup v2"});
+    c.push_back({"UnifiedKeyIsAPath",
+                 [](Bundle& b) { b.config["linux"]["resources"]["unified"] = {{"../memory.max", "1"}}; },
+                 "linux.resources.unified", "form|controller\\.file|invalid"});
+    c.push_back({"UnifiedKeyManagedByHrun",
+                 [](Bundle& b) { b.config["linux"]["resources"]["unified"] = {{"cgroup.procs", "1"}}; },
+                 "linux.resources.unified[\"cgroup.procs\"]", "managed|reserved|cannot be set|cgroup v2"});
     c.push_back({"NamespacePathMissing",
                  [](Bundle& b) {
                      size_t i = namespace_index(b, "network");

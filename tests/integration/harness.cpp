@@ -518,7 +518,12 @@ void Bundle::remove_namespace(const std::string& type) {
 }
 
 std::vector<std::string> Bundle::run_argv() const {
-    return {hrun_binary(), "--root", state_root(), "run", "--bundle", dir_, id_};
+    std::vector<std::string> argv = {hrun_binary(), "--root", state_root()};
+    argv.insert(argv.end(), global_args.begin(), global_args.end());
+    for (const char* arg : {"run", "--bundle"}) argv.emplace_back(arg);
+    argv.push_back(dir_);
+    argv.push_back(id_);
+    return argv;
 }
 
 RunResult Bundle::run(const RunOptions& options) const {

@@ -113,6 +113,8 @@ public:
     const std::string& error() const { return error_; }
 
     json config;
+    // Global hrun options put before the command by run()/probe(), e.g. {"--policy=oci"}.
+    std::vector<std::string> global_args;
 
     void save() const;  // writes config to config.json
     void set_args(const std::vector<std::string>& args);

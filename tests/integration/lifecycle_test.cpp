@@ -102,8 +102,12 @@ TEST_F(Lifecycle, StartRunsTheProgramWithItsOutput) {
     EXPECT_FALSE(read_file(bundle().dir() + "/marker")) << "the program ran before start";
     ASSERT_EQ(hrun({"start", id}).status, 0);
     std::optional<std::string> marker;
-    for (int i = 0; i < 100 && !(marker = read_file(bundle().dir() + "/marker")); ++i)
+    // The shell creates the file before echo writes to it: wait for the whole line.
+    for (int i = 0; i < 100; ++i) {
+        marker = read_file(bundle().dir() + "/marker");
+        if (marker && marker->find('\n') != std::string::npos) break;
         std::this_thread::sleep_for(20ms);
+    }
     EXPECT_EQ(marker.value_or("<none>"), "started\n");
     EXPECT_EQ(hrun({"delete", "--force", id}).status, 0);
 }

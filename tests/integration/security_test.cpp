@@ -112,6 +112,7 @@ TEST_F(NoNewPrivileges, SetWhenConfigured) {
 }
 
 TEST_F(NoNewPrivileges, UnsetWhenNotConfigured) {
+    bundle().global_args = {"--policy=oci"};  // the hardened default policy would set it
     bundle().config["process"]["noNewPrivileges"] = false;
     RunResult r = bundle().probe({});
     ASSERT_EQ(r.status, 0) << r.describe();
@@ -171,6 +172,28 @@ TEST_F(Seccomp, ArgumentConditionSelectsTheCall) {
     RunResult r = bundle().probe({"syscall", "personality"});
     ASSERT_EQ(r.status, 0) << r.describe();
     EXPECT_EQ(r.fact("errno"), "77") << r.describe();
+}
+
+// The second start of a profile loads the program compiled by the first from the state root's
+// cache; it must filter exactly as the freshly compiled one did, and another profile must not
+// be served the cached program.
+TEST_F(Seccomp, CachedProgramFiltersLikeTheCompiledOne) {
+    deny_mkdir_with(1234);
+    RunResult first = bundle().probe({"syscall", "mkdir"});
+    ASSERT_EQ(first.status, 0) << first.describe();
+    EXPECT_EQ(first.fact("errno"), "1234") << first.describe();
+    std::size_t entries = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/var/cache/hrun/seccomp")) entries += e.is_regular_file();
+    EXPECT_GE(entries, 1u) << "the first start stored its program";
+
+    RunResult second = bundle().probe({"syscall", "mkdir"});
+    ASSERT_EQ(second.status, 0) << second.describe();
+    EXPECT_EQ(second.fact("errno"), "1234") << second.describe();
+
+    deny_mkdir_with(77);  // another profile: another entry, its own errno
+    RunResult other = bundle().probe({"syscall", "mkdir"});
+    ASSERT_EQ(other.status, 0) << other.describe();
+    EXPECT_EQ(other.fact("errno"), "77") << other.describe();
 }
 
 using RootFilesystem = ContainerTest;

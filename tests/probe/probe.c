@@ -14,6 +14,12 @@
  *   hrun-probe trap-term CODE       prints ready, exits with CODE when SIGTERM arrives
  *   hrun-probe fds                  fd.N=<readlink target> for every open descriptor
  *   hrun-probe stat PATH            stat.type stat.mode stat.uid stat.gid stat.rdev stat.fsmagic
+ *   hrun-probe forkbomb MAX         forks idle children until fork fails or MAX: forked=N fork=<ERRNO>
+ *   hrun-probe membomb MIB          touches MIB MiB, 16 MiB at a time: membomb=done (the OOM
+ *                                   killer or ENOMEM stops it first under a memory limit)
+ *   hrun-probe exe-scan SECONDS NAME  for SECONDS, opens every other process's /proc/PID/exe for
+ *                                   writing and tries PTRACE_ATTACH on those whose exe is named
+ *                                   NAME or unreadable: scan.seen scan.opened scan.attached
  *
  * It is linked statically and uses only libc, so it runs in any rootfs. An errno without a
  * name in the table below is printed as its number.
@@ -27,7 +33,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -209,6 +219,11 @@ static int facts(void) {
 
 /* ---- subcommands ---- */
 
+static int usage_error(const char *what) {
+    fprintf(stderr, "hrun-probe: %s\n", what);
+    return 2;
+}
+
 static int cmd_write(const char *path, const char *data) {
     struct stat st;
     int fd;
@@ -316,6 +331,75 @@ static int try_syscall(const char *name, int *err) {
         if (rc > 0) rc = 0;
     } else if (strcmp(name, "bpf") == 0) {
         rc = (int)syscall(SYS_bpf, -1, NULL, 0);  /* EINVAL when allowed, EPERM when filtered */
+    } else if (strcmp(name, "userns") == 0) {
+        /* A new user namespace would hand back a full capability set inside it. */
+        rc = unshare(CLONE_NEWUSER);
+    } else if (strcmp(name, "mount_cgroup") == 0) {
+        /* A cgroup v1 hierarchy of one's own is how release_agent escapes start (CVE-2022-0492). */
+        rc = mount("cgroup", "/tmp", "cgroup", 0, "rdma");
+        if (rc == 0) umount2("/tmp", MNT_DETACH);
+    } else if (strcmp(name, "mknod_blk") == 0) {
+        /* A node for the disk that holds the root filesystem, then reading it. */
+        struct stat root;
+        char node[64];
+        rc = stat("/", &root);
+        snprintf(node, sizeof node, "/tmp/hrun-probe-blk-%d", (int)getpid());
+        if (rc == 0) rc = mknod(node, S_IFBLK | 0600, root.st_dev);
+        if (rc == 0) {
+            int fd = open(node, O_RDONLY | O_CLOEXEC);
+            int saved = errno;
+            unlink(node);
+            if (fd < 0) {
+                *err = saved;
+                return -1;
+            }
+            char buf[512];
+            rc = read(fd, buf, sizeof buf) == (ssize_t)sizeof buf ? 0 : -1;
+            saved = errno;
+            close(fd);
+            errno = saved;
+        }
+    } else if (strcmp(name, "open_by_handle_at") == 0) {
+        /* The "shocker" attack: a hand-made handle for inode 2, the root directory of an ext4
+         * filesystem, opened relative to a descriptor on that filesystem. Needs
+         * CAP_DAC_READ_SEARCH; without it the kernel refuses before looking at the handle. */
+        struct {
+            struct file_handle h;
+            unsigned char bytes[8];
+        } handle;
+        memset(&handle, 0, sizeof handle);
+        handle.h.handle_bytes = 8;
+        handle.h.handle_type = 1; /* FILEID_INO32_GEN */
+        handle.bytes[0] = 2;
+        int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        rc = (int)syscall(SYS_open_by_handle_at, dir, &handle.h, O_RDONLY | O_CLOEXEC);
+        int saved = errno;
+        if (rc >= 0) rc = close(rc);
+        if (dir >= 0) close(dir);
+        errno = saved;
+    } else if (strcmp(name, "init_module") == 0) {
+        /* An empty image: EPERM without CAP_SYS_MODULE, a format error (ENOEXEC) with it. */
+        static char image[64];
+        rc = (int)syscall(SYS_init_module, image, sizeof image, "");
+    } else if (strcmp(name, "finit_module") == 0) {
+        int fd = open("/bin/busybox", O_RDONLY | O_CLOEXEC);
+        rc = (int)syscall(SYS_finit_module, fd, "", 0);
+        int saved = errno;
+        if (fd >= 0) close(fd);
+        errno = saved;
+    } else if (strcmp(name, "perf_event_open") == 0) {
+        struct perf_event_attr attr;
+        memset(&attr, 0, sizeof attr);
+        attr.size = sizeof attr;
+        attr.type = PERF_TYPE_SOFTWARE;
+        attr.config = PERF_COUNT_SW_CPU_CLOCK;
+        attr.disabled = 1;
+        /* Every CPU, every process: the system-wide view a container must not have. */
+        rc = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, 0);
+        if (rc >= 0) rc = close(rc);
+    } else if (strcmp(name, "raw_socket") == 0) {
+        rc = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+        if (rc >= 0) rc = close(rc);
     } else if (strcmp(name, "clock_settime") == 0) {
         struct timespec ts;
         rc = clock_gettime(CLOCK_REALTIME, &ts);
@@ -443,10 +527,110 @@ static int cmd_stat(const char *path) {
     return 0;
 }
 
+static int cmd_forkbomb(const char *max_text) {
+    long max;
+    if (parse_int(max_text, &max) != 0 || max < 1) return usage_error("bad count");
+    long forked = 0;
+    int err = 0;
+    /* Children wait for a pipe that closes when the parent exits: none outlive the probe. */
+    int gate[2];
+    if (pipe(gate) != 0) return report("forkbomb", -1, errno);
+    while (forked < max) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            err = errno;
+            break;
+        }
+        if (pid == 0) {
+            char c;
+            close(gate[1]);
+            while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
+            }
+            _exit(0);
+        }
+        ++forked;
+    }
+    close(gate[1]);
+    printf("forked=%ld\n", forked);
+    if (err != 0)
+        print_errno("fork", err);
+    else
+        printf("fork=ok\n");
+    fflush(stdout);
+    while (wait(NULL) > 0 || errno == EINTR) {
+    }
+    return 0;
+}
+
+static int cmd_membomb(const char *mib_text) {
+    long mib;
+    if (parse_int(mib_text, &mib) != 0 || mib < 1) return usage_error("bad size");
+    const size_t chunk = 16u << 20;
+    long done = 0;
+    while (done < mib) {
+        char *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return report("membomb", -1, errno);
+        memset(p, 0x5a, chunk); /* touched pages count against the cgroup, reserved ones do not */
+        done += 16;
+        printf("membomb.mib=%ld\n", done);
+        fflush(stdout);
+    }
+    printf("membomb=done\n");
+    return 0;
+}
+
+static int cmd_exe_scan(const char *seconds_text, const char *runtime_name) {
+    long seconds;
+    if (parse_int(seconds_text, &seconds) != 0 || seconds < 1) return usage_error("bad seconds");
+    long seen = 0, opened = 0, attached = 0, runtime_seen = 0;
+    pid_t self = getpid();
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    printf("ready\n");
+    fflush(stdout);
+    do {
+        DIR *d = opendir("/proc");
+        if (d == NULL) return report("exe-scan", -1, errno);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            long pid;
+            if (parse_int(de->d_name, &pid) != 0 || pid == self) continue;
+            char link[64], target[4096];
+            snprintf(link, sizeof link, "/proc/%ld/exe", pid);
+            ssize_t n = readlink(link, target, sizeof target - 1);
+            target[n > 0 ? n : 0] = '\0';
+            const char *base = strrchr(target, '/');
+            base = base ? base + 1 : target;
+            int is_runtime = n < 0 || strcmp(base, runtime_name) == 0;
+            if (n < 0 && errno == ENOENT) continue; /* exited or a kernel thread */
+            ++seen;
+            runtime_seen += is_runtime;
+            /* CVE-2019-5736: a runtime process in the container, its exe opened for writing. */
+            int fd = open(link, O_WRONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                ++opened;
+                printf("scan.opened.pid=%ld exe=%s\n", pid, target);
+                close(fd);
+            }
+            if (is_runtime && ptrace(PTRACE_ATTACH, (pid_t)pid, NULL, NULL) == 0) {
+                ++attached;
+                printf("scan.attached.pid=%ld exe=%s\n", pid, target);
+                ptrace(PTRACE_DETACH, (pid_t)pid, NULL, NULL);
+            }
+        }
+        closedir(d);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - start.tv_sec < seconds);
+    printf("scan.seen=%ld\nscan.runtime_seen=%ld\nscan.opened=%ld\nscan.attached=%ld\n", seen,
+           runtime_seen, opened, attached);
+    return 0;
+}
+
 static int usage(void) {
     fprintf(stderr,
             "usage: hrun-probe [write PATH [DATA] | read PATH | syscall NAME | exit N |\n"
-            "                   signal-self SIG | sleep SECONDS | trap-term CODE | fds | stat PATH]\n");
+            "                   signal-self SIG | sleep SECONDS | trap-term CODE | fds | stat PATH |\n"
+            "                   forkbomb MAX | membomb MIB | exe-scan SECONDS NAME]\n");
     return 2;
 }
 
@@ -475,6 +659,12 @@ int main(int argc, char **argv) {
         rc = cmd_fds();
     } else if (strcmp(argv[1], "stat") == 0 && argc == 3) {
         rc = cmd_stat(argv[2]);
+    } else if (strcmp(argv[1], "forkbomb") == 0 && argc == 3) {
+        rc = cmd_forkbomb(argv[2]);
+    } else if (strcmp(argv[1], "membomb") == 0 && argc == 3) {
+        rc = cmd_membomb(argv[2]);
+    } else if (strcmp(argv[1], "exe-scan") == 0 && argc == 4) {
+        rc = cmd_exe_scan(argv[2], argv[3]);
     } else {
         return usage();
     }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "cgroups/cgroups.hpp"
 #include "samples.hpp"
@@ -15,15 +16,34 @@ constexpr int64_t MiB = 1024 * 1024;
 // ---- conversions ----
 
 TEST(Conversion, CpuSharesToWeight) {
-    // weight = 1 + ((shares - 2) * 9999) / 262142, the linear map of [2, 262144] onto [1, 10000].
+    // runc (opencontainers/cgroups ConvertCPUSharesToCgroupV2Value, runc >= 1.3.2) and crun
+    // (>= 1.23): weight = ceil(10^((l^2 + 125 l) / 612 - 7/34)) with l = log2(shares), clamped to
+    // [1, 10000]. The first row is runc's own test table; 102 shares (Kubernetes' 100m) -> 17 is
+    // the figure of the Kubernetes announcement of the new curve.
     struct Case { uint64_t shares, weight; };
-    for (const Case c : {Case{2, 1}, Case{1024, 39}, Case{262144, 10000}, Case{512, 20}, Case{100, 4},
-                         Case{131073, 5000}, Case{0, 0}, Case{1, 1}, Case{1'000'000, 10000}})
+    for (const Case c : {Case{0, 0}, Case{1, 1}, Case{2, 1}, Case{3, 2}, Case{1024, 100}, Case{262143, 10000},
+                         Case{262144, 10000}, Case{262145, 10000},
+                         Case{102, 17}, Case{512, 59}, Case{1000, 99}, Case{2048, 174}, Case{4096, 303},
+                         Case{10000, 627}, Case{131072, 5478}, Case{1'000'000, 10000}})
         EXPECT_EQ(cpu_weight_from_shares(c.shares), c.weight) << "shares " << c.shares;
 }
 
+TEST(Conversion, CpuWeightGrowsWithShares) {
+    // Relative weights keep their order: more shares never means less CPU.
+    uint64_t previous = cpu_weight_from_shares(2);
+    for (uint64_t shares = 3; shares <= 262144; shares += shares / 64 + 1) {
+        const uint64_t weight = cpu_weight_from_shares(shares);
+        EXPECT_GE(weight, previous) << "shares " << shares;
+        EXPECT_GE(weight, 1u);
+        EXPECT_LE(weight, 10000u);
+        previous = weight;
+    }
+}
+
 TEST(Conversion, BlkioWeightToIoWeight) {
-    // weight = 1 + (w - 10) * 9999 / 990, the linear map of [10, 1000] onto [1, 10000].
+    // runc and crun: io.weight = 1 + (w - 10) * 9999 / 990, the line from [10, 1000] onto
+    // [1, 10000] (runc's table: 10 -> 1, 1000 -> 10000, 0 -> 0 unset). Out-of-range weights,
+    // which validation refuses before this point, are clamped rather than wrapped.
     struct Case { uint64_t blkio, io; };
     for (const Case c : {Case{10, 1}, Case{1000, 10000}, Case{500, 4950}, Case{100, 910}, Case{11, 11},
                          Case{0, 0}, Case{5, 1}, Case{2000, 10000}})
@@ -31,14 +51,32 @@ TEST(Conversion, BlkioWeightToIoWeight) {
 }
 
 TEST(Conversion, MemswToSwapMax) {
-    EXPECT_EQ(swap_max_from_memsw(64 * MiB, 32 * MiB).value(), 32 * MiB);
-    EXPECT_EQ(swap_max_from_memsw(32 * MiB, 32 * MiB).value(), 0);  // no swap at all
-    EXPECT_EQ(swap_max_from_memsw(-1, 32 * MiB).value(), -1);
-    EXPECT_EQ(swap_max_from_memsw(0, -1).value(), -1);  // unlimited memory: unlimited swap
-    EXPECT_EQ(swap_max_from_memsw(0, 32 * MiB).value(), 0);  // unset
-    EXPECT_FALSE(swap_max_from_memsw(16 * MiB, 32 * MiB).has_value());
-    EXPECT_FALSE(swap_max_from_memsw(64 * MiB, 0).has_value());
-    EXPECT_FALSE(swap_max_from_memsw(64 * MiB, -1).has_value());
+    // runc's ConvertMemorySwapToCgroupV2Value table (memory+swap, memory -> swap.max).
+    struct Case { int64_t memsw, memory; std::optional<int64_t> swap; };
+    for (const Case c : {
+             Case{0, 0, 0},                  // all unset
+             Case{-1, 0, -1},                // unlimited memory+swap, unset memory
+             Case{300, -1, 300},             // unlimited memory: all of it is swap
+             Case{-1, -1, -1},               // all unlimited
+             Case{-2, 0, std::nullopt},      // negative memory+swap
+             Case{-1, 1000, -1},             // unlimited memory+swap, set memory
+             Case{1000, 1000, 0},            // memory+swap == memory: no swap at all
+             Case{500, 200, 300},            // memory+swap > memory
+             Case{300, 400, std::nullopt},   // memory+swap < memory
+             Case{300, 0, std::nullopt},     // unset memory
+             Case{300, -300, std::nullopt},  // negative memory
+             Case{0, -1, -1},                // unlimited memory, swap unset: unlimited swap (v1 parity)
+             Case{0, 32 * MiB, 0},           // swap unset
+             Case{64 * MiB, 32 * MiB, 32 * MiB},
+         }) {
+        auto swap = swap_max_from_memsw(c.memsw, c.memory);
+        if (c.swap) {
+            ASSERT_TRUE(swap.has_value()) << c.memsw << ", " << c.memory << ": " << swap.error().what();
+            EXPECT_EQ(*swap, *c.swap) << c.memsw << ", " << c.memory;
+        } else {
+            EXPECT_FALSE(swap.has_value()) << c.memsw << ", " << c.memory << " gave " << *swap;
+        }
+    }
 }
 
 // ---- plans ----
@@ -81,7 +119,7 @@ TEST(PlanV2, MemoryCpuPidsFiles) {
     EXPECT_EQ(value_of(*p, "memory.max"), "33554432");
     EXPECT_EQ(value_of(*p, "memory.swap.max"), "33554432");  // 64 MiB memory+swap = 32 MiB swap
     EXPECT_EQ(value_of(*p, "memory.low"), "16777216");
-    EXPECT_EQ(value_of(*p, "cpu.weight"), "39");
+    EXPECT_EQ(value_of(*p, "cpu.weight"), "100");  // the v1 default maps to the v2 default
     EXPECT_EQ(value_of(*p, "cpu.max"), "50000 100000");
     EXPECT_EQ(value_of(*p, "cpuset.cpus"), "0-1");
     EXPECT_EQ(value_of(*p, "pids.max"), "32");
@@ -289,7 +327,7 @@ TEST(PlanV1, UnifiedIsRefusedOffV2OnlyHosts) {
     for (const Layout& l : {samples::hybrid_host(), samples::legacy_host()}) {
         auto p = plan_resources(r, l, no_devices());
         ASSERT_FALSE(p.has_value());
-        EXPECT_EQ(p.error().field, "linux.resources.unified");
+        EXPECT_EQ(p.error().field, "linux.resources.unified[\"hugetlb.2MB.max\"]");
         EXPECT_NE(p.error().message.find("cgroup v2"), std::string::npos);
     }
 }

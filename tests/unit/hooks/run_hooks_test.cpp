@@ -153,7 +153,7 @@ TEST_F(RunHooks, MissingExecutable) {
     ASSERT_FALSE(s);
     EXPECT_EQ(s.error().err, ENOENT);
     EXPECT_EQ(s.error().what(), "hooks.createRuntime[0].path: cannot execute \"" + at("nope") +
-                                    "\": No such file or directory");
+                                    "\": no such file or directory");
 }
 
 TEST_F(RunHooks, NotExecutable) {

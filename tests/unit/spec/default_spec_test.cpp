@@ -86,6 +86,10 @@ TEST(DefaultSpec, IsHardened) {
     ASSERT_EQ(s.linux->resources->devices.size(), 1u);
     EXPECT_FALSE(s.linux->resources->devices[0].allow);
     EXPECT_EQ(s.linux->resources->devices[0].access, "rwm");
+    ASSERT_TRUE(s.linux->resources->pids);
+    EXPECT_EQ(s.linux->resources->pids->limit, 1024);
+    ASSERT_TRUE(s.linux->resources->memory);
+    EXPECT_EQ(s.linux->resources->memory->limit, int64_t{512} << 20);
     EXPECT_THAT(s.linux->maskedPaths, Contains("/proc/kcore"));
     EXPECT_THAT(s.linux->maskedPaths, Contains("/sys/firmware"));
     EXPECT_EQ(s.linux->maskedPaths.size(), 12u);

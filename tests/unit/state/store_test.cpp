@@ -264,7 +264,7 @@ TEST_F(StoreTest, OpenOfAMissingContainer) {
     ASSERT_FALSE(dir);
     EXPECT_EQ(dir.error().err, ENOENT);
     EXPECT_EQ(dir.error().message, "container \"nope\" does not exist");
-    EXPECT_EQ(dir.error().what(), "container \"nope\" does not exist: No such file or directory");
+    EXPECT_EQ(dir.error().what(), "container \"nope\" does not exist: no such file or directory");
     // A symlink in the root is not a container.
     make_container("real");
     ASSERT_EQ(::symlink("real", (root->path() + "/alias").c_str()), 0);

@@ -1,0 +1,86 @@
+// The --policy global option: what the hardened default adds to a config that leaves seccomp and
+// no_new_privs unset, what `oci` leaves alone, and what `strict` refuses.
+#include "harness.hpp"
+
+namespace hrun::itest {
+namespace {
+
+class Policy : public ContainerTest {
+protected:
+    void SetUp() override {
+        ContainerTest::SetUp();
+        if (IsSkipped()) return;
+        bundle().config["linux"].erase("seccomp");
+        bundle().config["process"].erase("noNewPrivileges");
+    }
+};
+
+TEST_F(Policy, HardenedIsTheDefaultAndConfinesAPlainBundle) {
+    RunResult r = bundle().probe({});
+    ASSERT_EQ(r.status, 0) << r.describe();
+    EXPECT_EQ(r.fact("seccomp"), "2") << "the default seccomp profile\n" << r.describe();
+    EXPECT_EQ(r.fact("nonewprivs"), "1") << r.describe();
+}
+
+TEST_F(Policy, TheDefaultProfileDeniesHostChangingCalls) {
+    for (const char* call : {"keyctl", "unshare", "mount", "bpf", "clock_settime"}) {
+        RunResult r = bundle().probe({"syscall", call});
+        ASSERT_EQ(r.status, 0) << r.describe();
+        EXPECT_EQ(r.fact("syscall"), "EPERM") << call << "\n" << r.describe();
+    }
+}
+
+TEST_F(Policy, OrdinaryWorkPassesTheDefaultProfile) {
+    // A shell script exercising files, pipes, signals and subprocesses under the default profile.
+    bundle().set_args({"/bin/sh", "-c",
+                       "set -e; cd /tmp; echo hello > f; cat f | tr a-z A-Z > g; grep -q HELLO g;"
+                       " mkdir d; mv f d/; ls d | grep -q f; rm -r d g;"
+                       " sleep 5 & kill $!; wait $! || true;"
+                       " (trap 'echo trapped' USR1; kill -USR1 $$ 2>/dev/null || true);"
+                       " seq 1 200 | sort -rn | head -1 | grep -q 200;"
+                       " date >/dev/null; id -u >/dev/null; echo done"});
+    RunResult r = bundle().run();
+    EXPECT_EQ(r.status, 0) << r.describe();
+    EXPECT_NE(r.out.find("done"), std::string::npos) << r.describe();
+}
+
+TEST_F(Policy, OciLeavesTheConfigAsWritten) {
+    bundle().global_args = {"--policy=oci"};
+    RunResult r = bundle().probe({});
+    ASSERT_EQ(r.status, 0) << r.describe();
+    EXPECT_EQ(r.fact("seccomp"), "0") << r.describe();
+    EXPECT_EQ(r.fact("nonewprivs"), "0") << r.describe();
+    RunResult k = bundle().probe({"syscall", "keyctl"});
+    EXPECT_NE(k.fact("syscall"), "EPERM") << k.describe();
+}
+
+TEST_F(Policy, AConfigsOwnProfileIsKept) {
+    bundle().config["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", json::array({{{"names", json::array({"mkdir", "mkdirat"})},
+                                   {"action", "SCMP_ACT_ERRNO"},
+                                   {"errnoRet", 99}}})}};
+    RunResult keyctl = bundle().probe({"syscall", "keyctl"});
+    EXPECT_NE(keyctl.fact("syscall"), "EPERM") << "only the config's rules apply\n" << keyctl.describe();
+    RunResult mkdir = bundle().probe({"syscall", "mkdir"});
+    EXPECT_EQ(mkdir.fact("errno"), "99") << mkdir.describe();
+}
+
+TEST_F(Policy, StrictRefusesCapSysAdminUnlessTheAnnotationAcceptsIt) {
+    bundle().global_args = {"--policy=strict"};
+    for (const char* set : {"bounding", "effective", "permitted"})
+        bundle().config["process"]["capabilities"][set].push_back("CAP_SYS_ADMIN");
+    const HostSnapshot before = HostSnapshot::take();
+    RunResult refused = bundle().probe({});
+    EXPECT_NE(refused.status, 0);
+    EXPECT_NE(refused.err.find("strict policy"), std::string::npos) << refused.describe();
+    EXPECT_NE(refused.err.find("process.capabilities"), std::string::npos) << refused.describe();
+    for (const std::string& leak : HostSnapshot::take().leaks_since(before, bundle())) ADD_FAILURE() << leak;
+
+    bundle().config["annotations"]["org.hrun.policy.accept"] = "HRUN-CAP-002";
+    RunResult accepted = bundle().probe({});
+    EXPECT_EQ(accepted.status, 0) << accepted.describe();
+}
+
+}  // namespace
+}  // namespace hrun::itest

@@ -1,0 +1,274 @@
+#include "policy/policy.hpp"
+
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/syscall.h>
+
+#include <cerrno>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "../security/bpf_interpreter.hpp"
+#include "security/seccomp.hpp"
+#include "spec/spec_io.hpp"
+
+namespace hrun::policy {
+namespace {
+
+constexpr uint32_t kAllow = SECCOMP_RET_ALLOW;
+constexpr uint32_t kEperm = SECCOMP_RET_ERRNO | EPERM;
+constexpr uint32_t kEnosys = SECCOMP_RET_ERRNO | ENOSYS;
+
+const std::vector<std::string> kDefaultBounding = {
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+
+security::SeccompProgram compiled(const std::vector<std::string>& bounding) {
+    auto profile = default_seccomp_profile(bounding);
+    EXPECT_TRUE(profile.has_value()) << (profile ? "" : profile.error().message);
+    if (!profile) return {};
+    auto program = security::compile_seccomp(*profile);
+    EXPECT_TRUE(program.has_value()) << (program ? "" : program.error().message);
+    return program ? *program : security::SeccompProgram{};
+}
+
+uint32_t verdict(const security::SeccompProgram& p, int nr, std::vector<uint64_t> args = {},
+                 uint32_t arch = AUDIT_ARCH_X86_64) {
+    return security::test::run_bpf(p.filter, security::test::syscall_data(arch, nr, std::move(args)))
+        .value_or(0xdeadbeef);
+}
+
+TEST(DefaultSeccompProfile, NamesEveryX86_64SyscallTheLibraryKnows) {
+    // Written from the syscall table: every syscall is allowed, gated or denied with a reason,
+    // none forgotten.
+    const auto doc = nlohmann::json::parse(default_seccomp_profile_text());
+    std::set<std::string> named;
+    for (const auto& entry : doc["syscalls"]) {
+        EXPECT_TRUE(entry.contains("comment")) << entry.dump().substr(0, 200);
+        for (const auto& n : entry["names"]) named.insert(n.get<std::string>());
+    }
+    int checked = 0;
+    for (int nr = 0; nr < 1024; ++nr) {
+        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+        if (!name) continue;
+        EXPECT_TRUE(named.count(name)) << name << " (" << nr << ") is not in profiles/seccomp/default.json";
+        std::free(name);
+        ++checked;
+    }
+    EXPECT_GT(checked, 350);
+}
+
+TEST(DefaultSeccompProfile, OrdinaryWorkloadSyscallsAreAllowed) {
+    const auto p = compiled(kDefaultBounding);
+    for (int nr : {SYS_read, SYS_write, SYS_openat, SYS_close, SYS_mmap, SYS_execve, SYS_wait4,
+                   SYS_socket, SYS_connect, SYS_futex, SYS_rt_sigaction, SYS_getdents64, SYS_pipe2,
+                   SYS_exit_group, SYS_statx})
+        if (nr > 0) EXPECT_EQ(verdict(p, nr), kAllow) << "syscall " << nr;
+}
+
+TEST(DefaultSeccompProfile, HostChangingCallsFailWithEperm) {
+    const auto p = compiled(kDefaultBounding);
+    for (int nr : {SYS_mount, SYS_umount2, SYS_pivot_root, SYS_unshare, SYS_setns, SYS_init_module,
+                   SYS_finit_module, SYS_kexec_load, SYS_reboot, SYS_swapon, SYS_acct, SYS_quotactl,
+                   SYS_settimeofday, SYS_clock_settime, SYS_keyctl, SYS_add_key, SYS_bpf,
+                   SYS_perf_event_open, SYS_userfaultfd, SYS_io_uring_setup, SYS_open_by_handle_at,
+                   SYS_name_to_handle_at, SYS_ptrace, SYS_process_vm_readv, SYS_iopl, SYS_ioperm,
+                   SYS_lookup_dcookie, SYS_fsopen, SYS_move_mount, SYS_open_tree, SYS_modify_ldt})
+        EXPECT_EQ(verdict(p, nr), kEperm) << "syscall " << nr;
+}
+
+TEST(DefaultSeccompProfile, CloneMayNotCreateNamespacesAndClone3FallsBack) {
+    const auto p = compiled(kDefaultBounding);
+    EXPECT_EQ(verdict(p, SYS_clone, {0x3d0f00 /* a thread's flags */}), kAllow);
+    EXPECT_EQ(verdict(p, SYS_clone, {0x10000000 /* CLONE_NEWUSER */}), kEperm);
+    EXPECT_EQ(verdict(p, SYS_clone, {0x20000000 | 0x11 /* CLONE_NEWPID|SIGCHLD */}), kEperm);
+    EXPECT_EQ(verdict(p, SYS_clone3), kEnosys) << "libcs fall back to clone on ENOSYS";
+}
+
+TEST(DefaultSeccompProfile, PersonalityOnlyForTheSafeDomains) {
+    const auto p = compiled(kDefaultBounding);
+    EXPECT_EQ(verdict(p, SYS_personality, {0}), kAllow);
+    EXPECT_EQ(verdict(p, SYS_personality, {0xffffffff}), kAllow);
+    EXPECT_EQ(verdict(p, SYS_personality, {0x0400000 /* READ_IMPLIES_EXEC */}), kEperm);
+    EXPECT_EQ(verdict(p, SYS_personality, {0x0040000 /* ADDR_NO_RANDOMIZE */}), kEperm);
+}
+
+TEST(DefaultSeccompProfile, SyscallsNewerThanTheListGetEnosys) {
+    const auto p = compiled(kDefaultBounding);
+    EXPECT_EQ(verdict(p, 900), kEnosys);
+}
+
+TEST(DefaultSeccompProfile, CapabilitiesInTheBoundingSetUnlockTheirSyscalls) {
+    std::vector<std::string> bounding = kDefaultBounding;
+    bounding.push_back("CAP_SYS_ADMIN");
+    bounding.push_back("CAP_SYS_PTRACE");
+    const auto p = compiled(bounding);
+    EXPECT_EQ(verdict(p, SYS_mount), kAllow);
+    EXPECT_EQ(verdict(p, SYS_unshare), kAllow);
+    EXPECT_EQ(verdict(p, SYS_clone, {0x10000000}), kAllow);
+    EXPECT_EQ(verdict(p, SYS_clone3), kAllow);
+    EXPECT_EQ(verdict(p, SYS_ptrace), kAllow);
+    EXPECT_EQ(verdict(p, SYS_init_module), kEperm) << "CAP_SYS_MODULE is still missing";
+    EXPECT_EQ(verdict(p, SYS_keyctl), kEperm) << "denied whatever the capabilities";
+}
+
+TEST(DefaultSeccompProfile, ThirtyTwoBitCallsAreFilteredToo) {
+    const auto p = compiled(kDefaultBounding);
+    EXPECT_EQ(verdict(p, 102 /* i386 socketcall */, {}, AUDIT_ARCH_I386), kAllow);
+    EXPECT_EQ(verdict(p, 21 /* i386 mount */, {}, AUDIT_ARCH_I386), kEperm);
+}
+
+spec::Spec plain_spec() {
+    spec::Spec s;
+    s.ociVersion = "1.2.0";
+    s.process.emplace();
+    s.process->args = {"sh"};
+    s.process->capabilities.emplace().bounding = kDefaultBounding;
+    return s;
+}
+
+TEST(ApplyPolicy, OciChangesNothing) {
+    spec::Spec s = plain_spec();
+    const spec::Spec before = s;
+    auto applied = apply_policy(s, Policy::Oci, HostSecurity{true});
+    ASSERT_TRUE(applied);
+    EXPECT_TRUE(applied->empty());
+    EXPECT_EQ(s, before);
+}
+
+TEST(ApplyPolicy, HardenedFillsWhatIsUnsetAndSaysSo) {
+    spec::Spec s = plain_spec();
+    auto applied = apply_policy(s, Policy::Hardened, HostSecurity{false});
+    ASSERT_TRUE(applied);
+    ASSERT_TRUE(s.linux && s.linux->seccomp);
+    EXPECT_EQ(s.linux->seccomp->defaultAction, "SCMP_ACT_ERRNO");
+    EXPECT_TRUE(s.process->noNewPrivileges);
+    EXPECT_TRUE(s.process->apparmorProfile.empty()) << "no AppArmor on the host: no label";
+    ASSERT_EQ(applied->size(), 2u);
+    EXPECT_EQ((*applied)[0].field, "linux.seccomp");
+    EXPECT_EQ((*applied)[1].field, "process.noNewPrivileges");
+}
+
+TEST(ApplyPolicy, TheFilledDefaultConfigIsStillValid) {
+    spec::Spec s = spec::default_spec(spec::DefaultSpecOptions{});
+    ASSERT_TRUE(apply_policy(s, Policy::Hardened, HostSecurity{true}));
+    auto valid = spec::validate_spec(s);
+    EXPECT_TRUE(valid.has_value()) << valid.error().field << ": " << valid.error().message;
+}
+
+TEST(ApplyPolicy, HardenedKeepsWhatTheConfigSets) {
+    spec::Spec s = plain_spec();
+    s.process->noNewPrivileges = true;
+    s.process->apparmorProfile = "my-profile";
+    s.linux.emplace().seccomp.emplace().defaultAction = "SCMP_ACT_ALLOW";
+    auto applied = apply_policy(s, Policy::Hardened, HostSecurity{true});
+    ASSERT_TRUE(applied);
+    EXPECT_TRUE(applied->empty());
+    EXPECT_EQ(s.linux->seccomp->defaultAction, "SCMP_ACT_ALLOW");
+    EXPECT_EQ(s.process->apparmorProfile, "my-profile");
+}
+
+TEST(ApplyPolicy, HardenedAddsTheAppArmorProfileWhereTheHostHasIt) {
+    spec::Spec s = plain_spec();
+    auto applied = apply_policy(s, Policy::Hardened, HostSecurity{true});
+    ASSERT_TRUE(applied);
+    EXPECT_EQ(s.process->apparmorProfile, "hrun-default");
+}
+
+TEST(ApplyPolicy, StrictRefusesCriticalConfigsUnlessAccepted) {
+    spec::Spec s = plain_spec();
+    s.process->capabilities->bounding.push_back("CAP_SYS_ADMIN");
+    s.process->capabilities->effective = {"CAP_SYS_ADMIN"};
+    s.process->capabilities->permitted = {"CAP_SYS_ADMIN"};
+    spec::Spec copy = s;
+    auto refused = apply_policy(copy, Policy::Strict, HostSecurity{false});
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("strict policy"), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find(std::string(kAcceptAnnotation)), std::string::npos);
+    EXPECT_FALSE(refused.error().field.empty());
+
+    // Accepting every critical finding by id lets it through.
+    std::string ids;
+    for (int i = 0; i < 10; ++i) {
+        spec::Spec attempt = s;
+        attempt.annotations[std::string(kAcceptAnnotation)] = ids;
+        auto r = apply_policy(attempt, Policy::Strict, HostSecurity{false});
+        if (r) return;
+        const std::string msg = r.error().message;
+        const auto start = msg.rfind("=") + 1;
+        ids += (ids.empty() ? "" : ",") + msg.substr(start, msg.find(')', start) - start);
+    }
+    FAIL() << "still refused with " << ids;
+}
+
+TEST(ApplyPolicy, StrictAcceptsTheHardenedDefaultConfig) {
+    spec::DefaultSpecOptions options;
+    spec::Spec s = spec::default_spec(options);
+    auto applied = apply_policy(s, Policy::Strict, HostSecurity{false});
+    EXPECT_TRUE(applied) << applied.error().field << ": " << applied.error().message;
+}
+
+TEST(AppArmorProfiles, LoadedProfileIsFoundByExactName) {
+    const std::string list = "docker-default (enforce)\nhrun-default (enforce)\nhrun-default-old (complain)\n";
+    EXPECT_TRUE(apparmor_profile_loaded(list, "hrun-default"));
+    EXPECT_TRUE(apparmor_profile_loaded(list, "docker-default"));
+    EXPECT_FALSE(apparmor_profile_loaded(list, "hrun"));
+    EXPECT_FALSE(apparmor_profile_loaded("hrun-default-old (enforce)\n", "hrun-default"));
+    EXPECT_FALSE(apparmor_profile_loaded("", "hrun-default"));
+}
+
+TEST(AppArmorProfiles, TheDefaultProfileDeniesTheWaysOut) {
+    const std::string_view text = default_apparmor_profile_text();
+    EXPECT_NE(text.find("profile hrun-default"), std::string_view::npos);
+    for (const char* rule : {"deny mount,", "deny umount,", "deny pivot_root,", "deny /proc/sys/** wklx,",
+                             "deny /proc/sysrq-trigger rwklx,", "deny /proc/kcore rwklx,",
+                             "deny /sys/firmware/** rwklx,", "deny /sys/kernel/security/** rwklx,"})
+        EXPECT_NE(text.find(rule), std::string_view::npos) << rule;
+}
+
+TEST(PolicyNames, RoundTrip) {
+    for (Policy p : {Policy::Oci, Policy::Hardened, Policy::Strict})
+        EXPECT_EQ(policy_from_name(policy_name(p)), p);
+    EXPECT_FALSE(policy_from_name("lenient"));
+}
+
+}  // namespace
+}  // namespace hrun::policy
+
+namespace hrun::policy {
+namespace {
+
+TEST(AppArmorProfiles, TheDefaultProfileParses) {
+    const char* parser = nullptr;
+    for (const char* p : {"/usr/sbin/apparmor_parser", "/sbin/apparmor_parser"})
+        if (::access(p, X_OK) == 0) parser = p;
+    if (!parser) GTEST_SKIP() << "apparmor_parser is not installed (package apparmor)";
+    char path[] = "/tmp/hrun-apparmor-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    const std::string_view text = default_apparmor_profile_text();
+    ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    // -Q: parse and compile only, nothing is loaded; -K: no cache.
+    const std::string command = std::string(parser) + " -Q -K " + path + " 2>&1";
+    FILE* out = ::popen(command.c_str(), "r");
+    ASSERT_NE(out, nullptr);
+    std::string messages;
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, out)) messages += buf;
+    const int status = ::pclose(out);
+    ::unlink(path);
+    EXPECT_EQ(status, 0) << messages;
+}
+
+}  // namespace
+}  // namespace hrun::policy
