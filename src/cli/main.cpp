@@ -64,7 +64,9 @@ int main(int argc, char** argv) {
     app.add_option("--policy", global.policy,
                    "security defaults for what a config leaves unset: oci (none), hardened "
                    "(default seccomp and AppArmor profiles, no_new_privs), strict (hardened, and "
-                   "configs the audit rates critical are refused)")
+                   "configs the audit rates critical are refused); also read from HRUN_POLICY, "
+                   "for engines that cannot pass options (containerd's runc shim)")
+        ->envname("HRUN_POLICY")
         ->check(CLI::IsMember({"oci", "hardened", "strict"}))
         ->capture_default_str();
 

@@ -19,6 +19,8 @@
 # Environment:
 #   HRUN_BIN        runtime binary under test (default: <repo>/build/hrun); any runc-compatible
 #                   binary works, e.g. HRUN_BIN=/usr/sbin/runc (RUNTIME_BIN is the same setting).
+#   HRUN_POLICY     hrun's --policy for the engines' containers (default oci, as documented for
+#                   engines that pass their own profiles).
 #   CHECK_TIMEOUT   seconds one check may take before it is killed and failed (default 60).
 #   ENGINE_CMD_TIMEOUT  seconds one engine command (docker, ctr, podman) may take (default 90).
 #   SUITE_BUDGET    seconds for the checks of one script; checks not started by then fail at
@@ -262,6 +264,10 @@ resolve_runtime() {
   fi
   HRUN_BIN=$(readlink -f "$HRUN_BIN")
   export HRUN_BIN
+  # Engines pass their own seccomp and AppArmor profiles and expect the config to be run as
+  # written: hrun is registered with --policy=oci, given through the environment the daemons,
+  # shims and conmon pass on (containerd's runc shim has no way to add options). runc ignores it.
+  export HRUN_POLICY=${HRUN_POLICY:-oci}
 }
 
 # ---------------------------------------------------------------------------------------------
