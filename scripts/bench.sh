@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times whole `run` invocations of busybox `true` with hrun and, when installed, crun and runc:
-# same rootfs, same config, runs interleaved so every runtime sees the same machine state.
+# same rootfs, same config, runs interleaved (in a shuffled order) so every runtime sees the same
+# machine state.
 #
 #   scripts/bench.sh [--quick] [-n RUNS]
 #
@@ -141,9 +142,19 @@ for v in "${variants[@]}"; do
 done
 
 echo "bench: $runs runs per runtime and variant (${runtimes[*]}; ${variants[*]})" >&2
+# The runtime order is shuffled for every variant of every round: a run pays for what the run
+# before it left to the kernel (namespaces and mounts torn down after exit, RCU grace periods),
+# and in a fixed order one runtime would always be timed right after runc and carry its cost.
+# (A rotation does not help: each runtime would keep the same predecessor.)
+RANDOM=1  # the same sequence of orders on every call
 for ((i = 0; i < runs; i++)); do
   for v in "${variants[@]}"; do
-    for rt in "${runtimes[@]}"; do
+    order=("${runtimes[@]}")
+    for ((k = ${#order[@]} - 1; k > 0; k--)); do
+      j=$((RANDOM % (k + 1)))
+      tmp_rt=${order[k]}; order[k]=${order[j]}; order[j]=$tmp_rt
+    done
+    for rt in "${order[@]}"; do
       ((usable[$v,$rt])) || continue
       runtime_cmd "$rt"
       t0=${EPOCHREALTIME/./}
@@ -200,7 +211,7 @@ ratio() {  # $1 variant, $2 other runtime
 echo
 echo "### Container start-to-exit time: \`run\` of busybox \`true\`"
 echo
-echo "$runs runs each, interleaved; $(nproc) CPUs, Linux $(uname -r); median (p10–p90) in ms."
+echo "$runs runs each, interleaved in a shuffled order; $(nproc) CPUs, Linux $(uname -r); median (p10–p90) in ms."
 [[ -n ${HRUN_BENCH_PRIVATE_NS:-} ]] && echo "Run in a private mount namespace without the cgroup v2 mount (crun rejects hybrid layouts)."
 echo "hrun runs with \`--policy=oci\`: the config as written, as crun and runc run it."
 echo

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libseccomp-dev libcap-dev libapparmor-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  busybox-static runc crun jq iproute2 procps util-linux time
+  busybox-static runc crun jq iproute2 procps util-linux time uidmap passwd
 )
 
 missing=()

@@ -16,6 +16,11 @@ namespace hrun::spec {
 
 inline constexpr const char* kSpecVersion = "1.2.0";
 
+// annotations[kRootfsIdmapAnnotation] == "true" (with a new user namespace): the rootfs is
+// mounted idmapped through the container's user namespace, so that a rootfs owned by host root
+// is owned by container root without a chown (what --userns-remap sets).
+inline constexpr const char* kRootfsIdmapAnnotation = "org.hrun.rootfs.idmap";
+
 struct IdMapping {
     uint32_t containerID = 0;
     uint32_t hostID = 0;

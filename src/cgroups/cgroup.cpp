@@ -45,6 +45,9 @@ Status inherit_cpuset(const std::string& dir) {
 // Removes a cgroup directory and every cgroup below it (made by the container itself),
 // deepest first. rmdir of a cgroup fails with EBUSY while exiting tasks are still in it.
 int remove_tree(const std::string& dir) {
+    // The usual leaf, empty and without sub-cgroups, goes with one rmdir; only a refusal (sub-
+    // cgroups or tasks still there: EBUSY) is worth listing the directory for.
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return 0;
     UniqueFd fd(fs::open_cgroup_dir(dir));
     if (fd)
         for (const std::string& sub : fs::subdirectories(fd.get())) remove_tree(dir + "/" + sub);

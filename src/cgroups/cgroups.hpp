@@ -126,6 +126,20 @@ struct Placement {
 // the scope (/a.slice/a-b.slice/prefix-name.scope); hrun creates it itself, without D-Bus.
 Result<Placement> resolve_placement(const Layout& layout, const PathOptions& options);
 
+// Unprivileged callers: a hierarchy in which the caller cannot create the placement's cgroup
+// or move a process into it (root has not delegated that part of the tree to it).
+struct Undelegated {
+    std::size_t hierarchy = 0;  // index into Layout::hierarchies
+    std::string directory;      // the container's cgroup in it
+    std::string reason;         // "cannot create cgroups in /sys/fs/cgroup/pids: Permission denied"
+    int err = 0;                // EACCES, EPERM, EROFS
+};
+
+// Checks with the caller's effective ids (faccessat): every hierarchy whose deepest existing
+// directory on the way to the leaf is not writable, or, on cgroup v2, where hrun's own cgroup
+// and the leaf meet in a cgroup whose cgroup.procs it cannot write. Empty: all delegated.
+std::vector<Undelegated> find_undelegated(const Layout& layout, const Placement& placement);
+
 // ---------------------------------------------------------------------------------------------
 // Plan: linux.resources as the file writes for this host's layout (pure, no I/O).
 

@@ -36,6 +36,7 @@ Result<create::ContainerRequest> to_request(const RunArgs& args, const GlobalOpt
     request.console_socket = args.console_socket;
     request.systemd_cgroup = global.systemd_cgroup;
     request.policy = *policy::policy_from_name(global.policy);  // checked by CLI11
+    request.userns_remap = global.userns_remap;
     const auto& pos = args.positional;
     if (!args.bundle.empty()) {
         if (pos.size() > 1) return fail("", "run takes one container id after --bundle");

@@ -17,6 +17,7 @@ struct GlobalOptions {
     bool systemd_cgroup = false;
     std::string rootless = "auto";
     std::string policy = "hardened";  // --policy: oci | hardened | strict (policy/policy.hpp)
+    std::string userns_remap;  // --userns-remap=USER[:GROUP] (policy/userns_remap.hpp)
 };
 
 // Set by the command that ran: the process exit code.

@@ -69,6 +69,11 @@ int main(int argc, char** argv) {
         ->envname("HRUN_POLICY")
         ->check(CLI::IsMember({"oci", "hardened", "strict"}))
         ->capture_default_str();
+    app.add_option("--userns-remap", global.userns_remap,
+                   "USER[:GROUP]: a config without a user namespace gets one mapping container "
+                   "root to USER's first range in /etc/subuid (GROUP's, default USER's, in "
+                   "/etc/subgid), with the rootfs idmapped; also read from HRUN_USERNS_REMAP")
+        ->envname("HRUN_USERNS_REMAP");
 
     Outcome outcome;
     add_run_command(app, global, outcome);

@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "create/sync.hpp"
@@ -25,11 +26,57 @@ ChildStatus tie_to_parent(pid_t parent) noexcept {
     return child_ok();
 }
 
+// The 64-bit mask after `key` ("SigIgn:\t0000000000001000") in /proc/self/status text.
+bool status_mask(const char* text, const char* key, uint64_t* mask) noexcept {
+    const char* p = std::strstr(text, key);
+    if (p == nullptr) return false;
+    p += std::strlen(key);
+    while (*p == ' ' || *p == '\t') ++p;
+    uint64_t v = 0;
+    int digits = 0;
+    for (; digits < 16; ++digits, ++p) {
+        const char c = *p;
+        if (c >= '0' && c <= '9') v = v << 4 | static_cast<uint64_t>(c - '0');
+        else if (c >= 'a' && c <= 'f') v = v << 4 | static_cast<uint64_t>(c - 'a' + 10);
+        else break;
+    }
+    *mask = v;
+    return digits == 16;
+}
+
+// The signals whose disposition is not the default: ignored (SigIgn, possibly inherited from
+// whoever started hrun; it would survive execve) or caught (SigCgt). One read of our own
+// status through the verified procfs; false when it cannot be read or parsed.
+bool changed_signals(int procfd, uint64_t* changed) noexcept {
+    int fd = ::openat(procfd, "self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    // The Sig* lines come before the long per-cpu lists: the first 4 KiB hold them unless the
+    // Groups line is huge, and then the answer is "unknown".
+    char text[4096];
+    std::size_t len = 0;
+    while (len + 1 < sizeof text) {
+        ssize_t n = ::read(fd, text + len, sizeof text - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        len += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    text[len] = '\0';
+    uint64_t ignored = 0, caught = 0;
+    if (!status_mask(text, "\nSigIgn:", &ignored) || !status_mask(text, "\nSigCgt:", &caught)) return false;
+    *changed = ignored | caught;
+    return true;
+}
+
 // hrun's own signal handling must not leak into the container: every disposition back to
-// default (the mask, blocked around clone, is emptied right before execve).
-void reset_signals() noexcept {
-    for (int sig = 1; sig < NSIG; ++sig) {
+// default (the mask, blocked around clone, is emptied right before execve). Only the signals
+// that are not at their default already, when the kernel says which; else all of them.
+void reset_signals(int procfd) noexcept {
+    uint64_t changed = ~uint64_t{0};
+    if (!changed_signals(procfd, &changed)) changed = ~uint64_t{0};
+    for (int sig = 1; sig < NSIG && sig <= 64; ++sig) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
+        if (!(changed & (uint64_t{1} << (sig - 1)))) continue;
         ::signal(sig, SIG_DFL);
     }
 }
@@ -102,13 +149,45 @@ ChildStatus hand_over_terminal(const ContainerPlan& plan, int sync_fd, int procf
     return child_ok();
 }
 
+// Mounts the parent makes for us (idmapped ones: the kernel wants privilege over the source
+// filesystem that our root lacks), received into a fixed array: IDMAP_REQUEST, IDMAP_MOUNTS with
+// the count, then one fd per message. Closed once setup_rootfs has attached them.
+struct PremadeMounts {
+    int fds[rootfs::kMaxPremadeMounts];
+    std::size_t count = 0;
+
+    PremadeMounts() noexcept {
+        for (int& fd : fds) fd = -1;
+    }
+    ~PremadeMounts() {
+        for (std::size_t i = 0; i < count; ++i) ::close(fds[i]);
+    }
+};
+
+ChildStatus receive_premade_mounts(const ContainerPlan& plan, int sync_fd, PremadeMounts& out) noexcept {
+    const std::size_t want = plan.rootfs.premade_count;
+    if (want == 0) return child_ok();
+    if (want > rootfs::kMaxPremadeMounts) return child_fail("mounts", "too many idmapped mounts", E2BIG);
+    int rc = sync_send(sync_fd, SyncType::IdmapRequest);
+    SyncMsg msg;
+    if (rc == 0) rc = sync_recv(sync_fd, msg);
+    if (rc == 0 && (msg.type != SyncType::IdmapMounts || static_cast<std::size_t>(msg.pid) != want)) rc = -EPROTO;
+    while (rc == 0 && out.count < want) {
+        int fd = console::recv_fd(sync_fd, nullptr, 0);
+        if (fd < 0) rc = fd;
+        else out.fds[out.count++] = fd;
+    }
+    if (rc < 0) return child_fail("mounts", "cannot receive the idmapped mounts from hrun", -rc);
+    return child_ok();
+}
+
 ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     // Non-dumpable: no process in the container may open /proc/<pid>/exe (the runtime binary,
     // CVE-2019-5736) or our memory while we are still the runtime. execve resets it.
     if (::prctl(PR_SET_DUMPABLE, 0) != 0)
         return child_fail("", "cannot make the runtime process non-dumpable", errno);
     HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));
-    reset_signals();
+    reset_signals(plan.host.proc.get());
     if (plan.state_dir_fd >= 0) ::close(plan.state_dir_fd);
 
     if (plan.wait_for_cgroup) {
@@ -121,7 +200,9 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     if (!plan.join_existing) HRUN_CHILD_TRY(configure_namespaces(plan.ns, procfd));
     if (!plan.join_existing) {
         CreateHooksStep hooks_step{&plan, sync_fd};
-        HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd, {run_create_hooks, &hooks_step}));
+        PremadeMounts premade;
+        HRUN_CHILD_TRY(receive_premade_mounts(plan, sync_fd, premade));
+        HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd, {run_create_hooks, &hooks_step}, premade.fds));
     }
     if (plan.terminal.enabled) HRUN_CHILD_TRY(hand_over_terminal(plan, sync_fd, procfd));
     HRUN_CHILD_TRY(process::prepare_process(plan.process, procfd));

@@ -18,6 +18,7 @@
 #include "create/teardown.hpp"
 #include "linux/log.hpp"
 #include "linux/procfs.hpp"
+#include "policy/userns_remap.hpp"
 #include "security/seccomp_cache.hpp"
 #include "spec/spec_io.hpp"
 #include "state/state.hpp"
@@ -72,6 +73,21 @@ std::string hook_state(const state::ContainerState& st, std::string_view status,
     return hooks::hook_state_json(st.id, status, pid, st.bundle, st.annotations);
 }
 
+// --userns-remap: resolved (and refused when the user has no range) before anything exists.
+Result<std::vector<policy::AppliedDefault>> apply_remap(spec::Spec& spec, const std::string& value) {
+    if (value.empty()) return std::vector<policy::AppliedDefault>{};
+    policy::UsernsRemap remap = HRUN_TRY(policy::resolve_userns_remap(value));
+    policy::RemapOutcome outcome = policy::apply_userns_remap(spec, remap);
+    if (outcome.left_alone) {
+        log::info("userns-remap: the config has its own user namespace; left as it is");
+        return std::move(outcome.applied);
+    }
+    for (const policy::AppliedDefault& d : outcome.applied)
+        log::info("userns-remap: " + d.field + " set to " + d.value);
+    HRUN_TRY(spec::validate_spec(spec));
+    return std::move(outcome.applied);
+}
+
 // Everything `create` and `run` share: from the request to a container process that is set
 // up, recorded in state.json and (with an exec fifo) waiting for `start`.
 struct Launched {
@@ -79,6 +95,10 @@ struct Launched {
     spec::Spec spec;
     ContainerProcess process;
     std::optional<console::TerminalProxy> terminal;
+    // Kept for a foreground `run`'s own teardown (finish_run): the state root it reopens the
+    // container from, and the cgroup (released: dropping it removes nothing).
+    state::StateRoot root;
+    std::optional<cgroups::Cgroup> cgroup;
 };
 
 Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool foreground) {
@@ -95,6 +115,7 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
     const std::vector<policy::AppliedDefault> defaults =                               //    policy
         HRUN_TRY(policy::apply_policy(spec, request.policy, policy::detect_host_security()));
     if (!defaults.empty()) HRUN_TRY(spec::validate_spec(spec));
+    const std::vector<policy::AppliedDefault> remapped = HRUN_TRY(apply_remap(spec, request.userns_remap));
     bool terminal = spec.process && spec.process->terminal;
     if (terminal && request.console_socket.empty() && !foreground)
         return fail("process.terminal", "a detached container with a terminal needs --console-socket");
@@ -113,17 +134,25 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
     } guard{dir};
 
     state::ContainerState st = initial_state(spec, options);
-    st.extra["policy"] = std::string(policy::policy_name(request.policy));  // exec applies it too
+    st.policy = std::string(policy::policy_name(request.policy));  // exec applies it too
     for (const policy::AppliedDefault& d : defaults) {
         st.applied_defaults.push_back(d.field + ": " + d.value);
         log::info("policy " + std::string(policy::policy_name(request.policy)) + ": " + d.field + " set to " + d.value);
     }
-    HRUN_TRY(dir.save(st));  // pid 0: a create killed from here on is cleaned by delete --force
-    options.on_cgroup_placed = [&](const cgroups::Placement& where, cgroups::Mode mode) {
+    for (const policy::AppliedDefault& d : remapped) st.applied_defaults.push_back(d.field + ": " + d.value);
+    // state.json (pid 0) is first written once there is something for `delete --force` to
+    // clean: the cgroup, recorded before its directories are made; or, without one, before
+    // the process exists. Until then the directory alone is all there is, and `delete` removes
+    // a directory without state.json as it is.
+    bool saved = false;
+    options.on_cgroup_placed = [&](const cgroups::Placement& where, cgroups::Mode mode) -> Status {
         st.cgroup = {where.directories, std::string(cgroups::mode_name(mode))};
-        return dir.save(st);
+        HRUN_TRY(dir.save(st));
+        saved = true;
+        return ok();
     };
     ContainerPlan plan = HRUN_TRY(prepare_container(spec, options));  // 3. prepare
+    if (!saved) HRUN_TRY(dir.save(st));
     plan.state_dir_fd = dir.fd();
     if (exec_fifo) {
         st.exec_fifo = HRUN_TRY(dir.create_exec_fifo(::geteuid(), ::getegid()));
@@ -160,7 +189,8 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
 
     if (plan.cgroup) plan.cgroup->release();  // the container lives there now
     guard.keep = true;
-    return Launched{std::move(st), std::move(plan.spec), std::move(process), std::move(proxy)};
+    return Launched{std::move(st), std::move(plan.spec), std::move(process), std::move(proxy), std::move(root),
+                    std::move(plan.cgroup)};
 }
 
 // What the container wrote to its exec fifo once its startContainer hooks ran: "0" to go on to
@@ -248,14 +278,8 @@ namespace {
 
 // Exit status 137 says only "SIGKILL". When the container's cgroup counted an OOM kill, the
 // limit is what killed it: say so while the cgroup still exists (delete removes it).
-void report_oom_kill(const state::ContainerState& st, int code) {
-    if (code != 128 + SIGKILL || st.cgroup.directories.empty()) return;
-    auto procfd = os::open_verified_procfs();
-    if (!procfd) return;
-    auto layout = cgroups::detect_layout(procfd->get());
-    if (!layout) return;
-    auto cgroup = cgroups::Cgroup::open(*layout, st.cgroup.directories);
-    if (!cgroup) return;
+void report_oom_kill(const state::ContainerState& st, const cgroups::Cgroup* cgroup, int code) {
+    if (code != 128 + SIGKILL || cgroup == nullptr || st.cgroup.directories.empty()) return;
     auto kills = cgroup->oom_kills();
     if (!kills || *kills == 0) return;
     log::warn("container \"" + st.id + "\" was killed by the kernel's OOM killer (" + std::to_string(*kills) +
@@ -283,8 +307,9 @@ Result<int> run_container(const ContainerRequest& request, const RunOptions& opt
     }
     int code = HRUN_TRY(supervise(launched.process, launched.terminal ? &*launched.terminal : nullptr));
     launched.terminal.reset();  // the caller's terminal back to normal before any message
-    report_oom_kill(st, code);
-    if (!options.keep) HRUN_TRY(delete_container(request.root, st.id, false));
+    report_oom_kill(st, launched.cgroup ? &*launched.cgroup : nullptr, code);
+    if (!options.keep)
+        HRUN_TRY(finish_run(launched.root, st, launched.spec, launched.cgroup ? &*launched.cgroup : nullptr));
     return code;
 }
 

@@ -23,6 +23,7 @@ struct ContainerRequest {
     bool systemd_cgroup = false;
     int preserve_fds = 0;
     policy::Policy policy = policy::Policy::Hardened;  // --policy
+    std::string userns_remap;  // --userns-remap=USER[:GROUP] (policy/userns_remap.hpp); empty: off
 };
 
 // Writes `pid` to `path` through a temporary file renamed over it (engines poll for it).

@@ -1,6 +1,7 @@
 #include "create/exec.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -81,6 +82,21 @@ Result<spec::Process> exec_process_spec(const ExecRequest& r, const state::Conta
     return p;
 }
 
+// A container created with --userns-remap is in a user namespace its config.json does not list:
+// the exec'd process must join it too, or it would be host root among the container's other
+// namespaces.
+Status add_unlisted_user_namespace(spec::Spec& spec, pid_t init, int procfd) {
+    if (!spec.linux) return ok();
+    for (const auto& ns : spec.linux->namespaces)
+        if (ns.type == "user") return ok();
+    struct stat ours, theirs;
+    std::string path = std::to_string(init) + "/ns/user";
+    if (::fstatat(procfd, "self/ns/user", &ours, 0) != 0 || ::fstatat(procfd, path.c_str(), &theirs, 0) != 0)
+        return fail_errno("cannot compare the container's user namespace with ours", "linux.namespaces");
+    if (ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino) spec.linux->namespaces.push_back({"user", ""});
+    return ok();
+}
+
 }  // namespace
 
 Result<int> exec_in_container(const ExecRequest& request) {
@@ -108,13 +124,14 @@ Result<int> exec_in_container(const ExecRequest& request) {
     // The container's policy fills the same defaults in (the default seccomp profile above all),
     // or an exec'd process would escape what confines the container's init.
     policy::Policy container_policy = policy::Policy::Oci;
-    if (auto it = st.extra.find("policy"); it != st.extra.end() && it->is_string())
-        container_policy = policy::policy_from_name(it->get<std::string>()).value_or(policy::Policy::Hardened);
+    if (!st.policy.empty())
+        container_policy = policy::policy_from_name(st.policy).value_or(policy::Policy::Hardened);
     HRUN_TRY(policy::apply_policy(spec, container_policy, policy::detect_host_security()));
     if (spec.process->terminal && request.console_socket.empty() && request.detach)
         return fail("process.terminal", "a detached exec with a terminal needs --console-socket");
     // Join exactly the namespaces the container's init is in.
     const std::string ns_dir = "/proc/" + std::to_string(st.pid) + "/ns/";
+    HRUN_TRY(add_unlisted_user_namespace(spec, st.pid, procfd.get()));
     if (spec.linux)
         for (auto& ns : spec.linux->namespaces) ns.path = ns_dir + proc_ns_name(ns.type);
 

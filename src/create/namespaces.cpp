@@ -61,14 +61,6 @@ Result<UniqueFd> open_namespace(const std::string& path, int type, const std::st
     return fd;
 }
 
-std::string format_map(const std::vector<spec::IdMapping>& maps) {
-    std::string out;
-    for (const auto& m : maps)
-        out += std::to_string(m.containerID) + ' ' + std::to_string(m.hostID) + ' ' +
-               std::to_string(m.size) + '\n';
-    return out;
-}
-
 // "net.ipv4.ip_forward" -> "sys/net/ipv4/ip_forward"
 std::string sysctl_path(const std::string& key) {
     std::string path = "sys/" + key;
@@ -121,11 +113,14 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec, uid_t euid) {
 
     plan.new_user = created & CLONE_NEWUSER;
     if (plan.new_user) {
-        plan.uid_map = format_map(linux.uidMappings);
-        plan.gid_map = format_map(linux.gidMappings);
-        // Without CAP_SETGID in the parent namespace the kernel only accepts a gid map once
-        // setgroups(2) is denied in the child's namespace.
-        plan.deny_setgroups = euid != 0;
+        // Checked here, before clone: ranges the caller may not map fail with their field.
+        const CallerIds caller = HRUN_TRY(load_caller_ids(linux, euid, ::getegid()));
+        IdMapPlan maps = HRUN_TRY(plan_id_maps(linux, caller));
+        plan.uid_map = std::move(maps.uid_map);
+        plan.gid_map = std::move(maps.gid_map);
+        plan.uid_helper = std::move(maps.uid_helper);
+        plan.gid_helper = std::move(maps.gid_helper);
+        plan.deny_setgroups = maps.deny_setgroups;
     }
     if (created & CLONE_NEWTIME) {
         for (const auto& [clock, offset] : linux.timeOffsets)
@@ -156,9 +151,23 @@ Status write_id_maps(const NamespacePlan& plan, int procfd, pid_t pid) {
         if (rc < 0) return fail(field, std::string("cannot write ") + file, -rc);
         return ok();
     };
-    if (plan.deny_setgroups) HRUN_TRY(write("setgroups", "deny", "linux.gidMappings"));
-    HRUN_TRY(write("uid_map", plan.uid_map, "linux.uidMappings"));
-    HRUN_TRY(write("gid_map", plan.gid_map, "linux.gidMappings"));
+    if (plan.uid_helper) HRUN_TRY(run_map_helper(*plan.uid_helper, pid, "linux.uidMappings"));
+    else HRUN_TRY(write("uid_map", plan.uid_map, "linux.uidMappings"));
+    if (plan.gid_helper) {
+        HRUN_TRY(run_map_helper(*plan.gid_helper, pid, "linux.gidMappings"));
+        // newgidmap decides about setgroups(2); the process was planned (set_groups) for what
+        // its rule predicts. A different verdict would make the container fail later and
+        // less clearly, so say it here.
+        const std::string setgroups = HRUN_TRY(os::procfs_read(procfd, (dir + "setgroups").c_str()));
+        const bool denied = setgroups.starts_with("deny");
+        if (denied != plan.deny_setgroups)
+            return fail("linux.gidMappings", std::string("newgidmap left setgroups(2) ") +
+                                                 (denied ? "denied" : "allowed") + ", unlike expected",
+                        EPERM);
+    } else {
+        if (plan.deny_setgroups) HRUN_TRY(write("setgroups", "deny", "linux.gidMappings"));
+        HRUN_TRY(write("gid_map", plan.gid_map, "linux.gidMappings"));
+    }
     return ok();
 }
 
@@ -166,9 +175,16 @@ Status write_id_maps(const NamespacePlan& plan, int procfd, pid_t pid) {
 
 namespace {
 
-ChildStatus ask_for_id_maps(int sync_fd) noexcept {
+ChildStatus ask_for_id_maps(const NamespacePlan& plan, int sync_fd) noexcept {
+    // newuidmap/newgidmap accept only a target whose /proc/PID is the caller's: dumpable for
+    // as long as they run. No container code runs yet; non-dumpable again right after.
+    const bool helper = plan.uid_helper.has_value() || plan.gid_helper.has_value();
+    if (helper && ::prctl(PR_SET_DUMPABLE, 1) != 0)
+        return child_fail("linux.uidMappings", "cannot become dumpable for newuidmap", errno);
     int rc = sync_send(sync_fd, SyncType::UsernsReady);
     if (rc == 0) rc = sync_expect(sync_fd, SyncType::UsernsMapped);
+    if (helper && ::prctl(PR_SET_DUMPABLE, 0) != 0)
+        return child_fail("linux.uidMappings", "cannot become non-dumpable again", errno);
     if (rc < 0) return child_fail("linux.uidMappings", "no id maps from the parent", -rc);
     // Become root of the new namespace when root is mapped (rootless and remapped configs map
     // it); a namespace that maps no root keeps its full capabilities under the overflow id.
@@ -202,7 +218,7 @@ ChildStatus fork_container(const NamespacePlan& plan, int sync_fd, int procfd) n
 }  // namespace
 
 ChildStatus enter_namespaces(const NamespacePlan& plan, int sync_fd, int procfd) noexcept {
-    if (plan.clone_flags & CLONE_NEWUSER) HRUN_CHILD_TRY(ask_for_id_maps(sync_fd));
+    if (plan.clone_flags & CLONE_NEWUSER) HRUN_CHILD_TRY(ask_for_id_maps(plan, sync_fd));
 
     for (const auto& join : plan.joins) {
         if (::setns(join.fd.get(), join.type) != 0)
@@ -212,7 +228,7 @@ ChildStatus enter_namespaces(const NamespacePlan& plan, int sync_fd, int procfd)
     if (plan.unshare_flags != 0) {
         if (::unshare(static_cast<int>(plan.unshare_flags)) != 0)
             return child_fail("linux.namespaces", "cannot create the namespaces", errno);
-        if (plan.unshare_flags & CLONE_NEWUSER) HRUN_CHILD_TRY(ask_for_id_maps(sync_fd));
+        if (plan.unshare_flags & CLONE_NEWUSER) HRUN_CHILD_TRY(ask_for_id_maps(plan, sync_fd));
     }
     if (plan.second_fork) HRUN_CHILD_TRY(fork_container(plan, sync_fd, procfd));
     return child_ok();

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "hrun/error.hpp"
 #include "hrun/fd.hpp"
 #include "hrun/spec.hpp"
+#include "create/id_maps.hpp"
 #include "rootfs/rootfs.hpp"
 
 namespace hrun::create {
@@ -41,8 +43,13 @@ struct NamespacePlan {
 
     bool new_user = false;
     bool deny_setgroups = false;  // unprivileged mapping: setgroups(2) must be denied first
-    std::string uid_map;          // "0 1000 1\n", ready for one write
+    std::string uid_map;          // "0 1000 1\n", ready for one write (empty with a helper)
     std::string gid_map;
+    // Unprivileged caller mapping more than its own id: newuidmap/newgidmap write the map
+    // (id_maps.hpp). The child stays dumpable while they run: they check that it is the
+    // caller's through the owner of /proc/PID, which is root for a non-dumpable process.
+    std::optional<MapHelper> uid_helper;
+    std::optional<MapHelper> gid_helper;
     std::string time_offsets;     // "monotonic 86400 0\nboottime ..."
 
     std::string hostname;
@@ -55,7 +62,8 @@ struct NamespacePlan {
 
 Result<NamespacePlan> plan_namespaces(const spec::Spec& spec, uid_t euid);
 
-// Parent: writes setgroups/uid_map/gid_map of `pid` through the verified procfs.
+// Parent: writes setgroups/uid_map/gid_map of `pid` through the verified procfs, or runs
+// newuidmap/newgidmap for it.
 Status write_id_maps(const NamespacePlan& plan, int procfd, pid_t pid);
 
 // Child: enters every namespace (asking the parent for id maps over `sync_fd`) and, when the plan

@@ -3,12 +3,39 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "linux/log.hpp"
 #include "security/seccomp_cache.hpp"
 #include "spec/spec_io.hpp"
 
 namespace hrun::create {
 
 namespace {
+
+bool permission_error(int err) { return err == EACCES || err == EPERM || err == EROFS; }
+
+// An unprivileged caller whose cgroup root has not delegated: without limits the container
+// runs without a cgroup of its own (said once, with how to delegate); with limits it cannot
+// be created, and the first limit is named.
+Status run_without_cgroup(const cgroups::Plan& writes, const std::vector<cgroups::Undelegated>& missing,
+                          uid_t uid) {
+    const std::string who = "uid " + std::to_string(uid);
+    if (!writes.writes.empty()) {
+        const cgroups::Write& first = writes.writes.front();
+        const cgroups::Undelegated* where = &missing.front();
+        for (const auto& m : missing)
+            if (m.hierarchy == first.hierarchy) where = &m;
+        return fail(first.field, "cannot be enforced: cgroup " + where->directory + " is not delegated to " + who +
+                                     " (" + where->reason + ")",
+                    where->err);
+    }
+    const cgroups::Undelegated& m = missing.front();
+    log::warn("cgroup " + m.directory + " is not delegated to " + who + " (" + m.reason +
+              "); the container runs without a cgroup of its own: no limits, no pause, and ps and kill --all "
+              "see only its init process. To delegate, have root create a cgroup in every hierarchy and chown "
+              "it and its files to " + who + " (and start hrun inside it on cgroup v2), then set "
+              "linux.cgroupsPath below it");
+    return ok();
+}
 
 Status prepare_cgroup(ContainerPlan& plan, const spec::Spec& spec, const CreateOptions& options) {
     static const spec::Linux kNoLinux;
@@ -17,12 +44,31 @@ Status prepare_cgroup(ContainerPlan& plan, const spec::Spec& spec, const CreateO
     cgroups::PathOptions where{linux.cgroupsPath, options.id, options.systemd_cgroup,
                                cgroups::systemd_running()};
     cgroups::Placement placement = HRUN_TRY(cgroups::resolve_placement(layout, where));
+    const bool unprivileged = plan.host.euid != 0;
     cgroups::PlanOptions plan_options;
     plan_options.container_devices = linux.devices;
+    // Device rules need CAP_SYS_ADMIN in the host's namespace (v1 devices.allow/deny, v2's BPF
+    // program), which an unprivileged caller never has, not even in a delegated cgroup. Its
+    // container lives in a user namespace, where mknod(2) is refused anyway, and the device
+    // nodes it gets are bind mounts of nodes the caller may open on the host.
+    plan_options.devices = !unprivileged;
     cgroups::Plan writes = HRUN_TRY(cgroups::plan_resources(
         linux.resources ? *linux.resources : spec::Resources{}, layout, plan_options));
+    if (unprivileged) {
+        if (auto missing = cgroups::find_undelegated(layout, placement); !missing.empty())
+            return run_without_cgroup(writes, missing, plan.host.euid);
+    }
     if (options.on_cgroup_placed) HRUN_TRY(options.on_cgroup_placed(placement, layout.mode));
-    plan.cgroup = HRUN_TRY(cgroups::Cgroup::create(layout, placement, writes));
+    auto created = cgroups::Cgroup::create(layout, placement, writes);
+    if (!created && unprivileged && permission_error(created.error().err) &&
+        created.error().field == "linux.cgroupsPath") {
+        // Refused although the directories looked delegated (an LSM, a read-only remount):
+        // nothing was made; same verdict as above, and the state forgets the placement.
+        if (options.on_cgroup_placed) HRUN_TRY(options.on_cgroup_placed(cgroups::Placement{}, layout.mode));
+        cgroups::Undelegated m{0, placement.path, created.error().message, created.error().err};
+        return run_without_cgroup(writes, {m}, plan.host.euid);
+    }
+    plan.cgroup = HRUN_TRY(std::move(created));
 
     if (plan.cgroup->clone_into_fd() < 0) {
         plan.wait_for_cgroup = true;

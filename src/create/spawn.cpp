@@ -9,9 +9,12 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "create/child.hpp"
 #include "create/sync.hpp"
+#include "rootfs/idmap.hpp"
 
 namespace hrun::create {
 
@@ -82,6 +85,27 @@ Result<ContainerProcess> finish(const ContainerPlan& plan, ContainerProcess& fir
     return container;
 }
 
+// IDMAP_REQUEST: the premade (idmapped) mounts, made here with host privilege, go to the child
+// in slot order; closing our copies afterwards leaves the child the only holder.
+Status send_premade_mounts(const ContainerPlan& plan, int sock, int container_userns) {
+    std::vector<UniqueFd> mounts =
+        HRUN_TRY(rootfs::make_premade_mounts(plan.rootfs, container_userns, plan.host.proc.get()));
+    int rc = sync_send(sock, SyncType::IdmapMounts, static_cast<pid_t>(mounts.size()));
+    for (std::size_t i = 0; rc == 0 && i < mounts.size(); ++i) rc = console::send_fd(sock, mounts[i].get(), "idmap");
+    if (rc < 0) return fail("", "cannot pass the idmapped mounts to the container process", -rc);
+    return ok();
+}
+
+// With premade mounts, the container's user namespace is kept as an fd as soon as it is mapped:
+// whichever process sends IDMAP_REQUEST later, the namespace is the same.
+Result<UniqueFd> open_user_namespace(const ContainerPlan& plan, pid_t pid) {
+    if (plan.rootfs.premade_count == 0 || plan.join_existing) return UniqueFd();
+    std::string path = std::to_string(pid) + "/ns/user";
+    UniqueFd fd(::openat(plan.host.proc.get(), path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_errno("cannot open the container's user namespace", "linux.namespaces");
+    return fd;
+}
+
 }  // namespace
 
 ContainerProcess& ContainerProcess::operator=(ContainerProcess&& other) noexcept {
@@ -125,6 +149,7 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const SpawnS
     ContainerProcess container;
     auto container_pid = [&] { return plan.ns.second_fork ? container.pid() : first.pid(); };
     bool started = false;
+    UniqueFd container_userns;  // with premade mounts: the container's user namespace
     for (;;) {
         SyncMsg msg;
         int rc = sync_recv(parent_sock.get(), msg);
@@ -136,6 +161,7 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const SpawnS
                 // Always the first child: user namespaces exist before any second fork, and
                 // its own getpid() may be 1 in a new pid namespace.
                 HRUN_TRY(write_id_maps(plan.ns, plan.host.proc.get(), first.pid()));
+                container_userns = HRUN_TRY(open_user_namespace(plan, first.pid()));
                 if ((rc = sync_send(parent_sock.get(), SyncType::UsernsMapped)) < 0)
                     return fail("", "sync with the container process failed", -rc);
                 break;
@@ -165,6 +191,9 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const SpawnS
                 started = true;
                 // `create`: the process now waits on the exec fifo, not on us.
                 if (plan.exec_fifo) return finish(plan, first, std::move(container));
+                break;
+            case SyncType::IdmapRequest:
+                HRUN_TRY(send_premade_mounts(plan, parent_sock.get(), container_userns.get()));
                 break;
             case SyncType::Error:
                 return std::unexpected(child_error_to_error(msg.error));

@@ -19,7 +19,13 @@
 //    with CLONE_PARENT, becomes the container]
 //   CONTAINER_PID(pid) ------------------->     track pid as the container process
 //   [hostname, sysctl]
-//   [rootfs: mounts, devices]
+//   IDMAP_REQUEST      ------------------->     clone and idmap every premade mount (the rootfs
+//                                               with the idmap annotation, idmapped mounts[]):
+//                                               the container's user namespace, or one made for
+//                                               the mount's own maps (only when the plan has any)
+//                      <-------------------     IDMAP_MOUNTS, then one message per mount in slot
+//                                               order, its detached mount fd as SCM_RIGHTS
+//   [rootfs: mounts (premade ones attached with move_mount), devices]
 //   HOOKS              ------------------->     run prestart, createRuntime
 //                      <-------------------     HOOKS_DONE    (only when the config has them)
 //   [createContainer hooks; pivot_root, masked and read-only paths]
@@ -58,6 +64,8 @@ enum class SyncType : uint32_t {
     Ready,             // child -> parent: set up, waiting for START
     Start,             // parent -> child: exec the process
     Error,             // child -> parent: setup failed, see error
+    IdmapRequest,      // child -> parent: my user namespace is mapped, make the premade mounts
+    IdmapMounts,       // parent -> child: pid = how many detached mounts follow, one fd each
 };
 
 struct SyncMsg {

@@ -81,4 +81,25 @@ Status delete_container(const std::string& root_path, const std::string& id, boo
     return dir.remove();
 }
 
+Status finish_run(const state::StateRoot& root, const state::ContainerState& st, const spec::Spec& spec,
+                  cgroups::Cgroup* cgroup) {
+    state::ContainerDir dir = HRUN_TRY(root.open(st.id, state::Lock::Exclusive));
+    // The init process was reaped by the caller: the container is stopped. Whatever it left
+    // in its cgroup is killed there.
+    if (cgroup) {
+        HRUN_TRY(cgroup->destroy());
+    } else if (!st.cgroup.directories.empty()) {
+        // Recorded but not held (not expected: `run` keeps the cgroup it made): reopen it.
+        UniqueFd procfd = HRUN_TRY(os::open_verified_procfs());
+        std::optional<cgroups::Cgroup> recorded = HRUN_TRY(open_cgroup(st, procfd.get()));
+        if (recorded) HRUN_TRY(recorded->destroy());
+    }
+    if (spec.hooks && !spec.hooks->poststop.empty()) {
+        std::string text = hooks::hook_state_json(st.id, "stopped", 0, st.bundle, st.annotations);
+        if (auto hooked = hooks::run_hooks_best_effort(spec.hooks->poststop, "poststop", text); !hooked)
+            log::warn(hooked.error().what());
+    }
+    return dir.remove();
+}
+
 }  // namespace hrun::create

@@ -276,6 +276,11 @@ std::string format_report(const Report& r) {
     out << "  no_new_privs  " << (s.no_new_privs ? (*s.no_new_privs ? "yes" : "no") : "unknown") << "\n";
     out << "  seccomp       " << seccomp_text(s) << "\n";
     out << "  lsm           " << lsm_text(p.lsm) << "\n";
+    if (!r.policy.empty()) {
+        out << "  policy        " << r.policy
+            << (r.applied_defaults.empty() ? " (nothing left unset by the config)" : ", filled in:") << "\n";
+        for (const std::string& d : r.applied_defaults) out << "                  " << d << "\n";
+    }
 
     if (p.cgroup) {
         const CgroupInfo& c = *p.cgroup;
@@ -318,6 +323,7 @@ json report_json(const Report& r) {
     json j;
     j["id"] = r.id;
     if (!r.status.empty()) j["status"] = r.status;
+    if (!r.policy.empty()) j["policy"] = {{"name", r.policy}, {"appliedDefaults", r.applied_defaults}};
     j["initPid"] = r.init_pid;
     j["pid"] = p.pid;
     j["pidInContainer"] = optional_json(p.pid_in_container);

@@ -86,6 +86,10 @@ struct Report {
     std::string id;      // container id; "host" for inspect_host()
     std::string status;  // "running", "paused", "created" ("" for the host)
     pid_t init_pid = 0;
+    // From state.json, not the kernel: the policy the container was created under and the
+    // defaults it filled in that the config left unset (the kernel shows their effect below).
+    std::string policy;
+    std::vector<std::string> applied_defaults;
     ProcessReport process;
 };
 

@@ -281,6 +281,8 @@ Result<Report> inspect_container(const std::string& root_path, const std::string
     report.id = id;
     report.status = std::string(state::status_name(status));
     report.init_pid = st.pid;
+    report.policy = st.policy;
+    report.applied_defaults = st.applied_defaults;
     const pid_t target = pid.value_or(st.pid);
     const auto others = other_containers(*root, id, procfd.get());
     if (target != st.pid) {

@@ -50,7 +50,7 @@ std::string features_json() {
     linux["apparmor"] = {{"enabled", true}};
     linux["selinux"] = {{"enabled", true}};
     linux["intelRdt"] = {{"enabled", false}};
-    linux["mountExtensions"] = {{"idmap", {{"enabled", false}}}};
+    linux["mountExtensions"] = {{"idmap", {{"enabled", true}}}};
     j["linux"] = linux;
     const scmp_version* v = seccomp_version();
     j["annotations"] = {{"io.github.seccomp.libseccomp.version",

@@ -122,7 +122,11 @@ Status pause(const std::string& root, const std::string& id) {
     Opened c = HRUN_TRY(open_container(root, id, state::Lock::Exclusive));
     if (c.status != state::ContainerStatus::Running && c.status != state::ContainerStatus::Created)
         return fail("", "cannot pause container \"" + id + "\" that is " + status_text(c.status));
-    if (!c.cgroup) return fail("", "container \"" + id + "\" has no cgroup to freeze", ENOTSUP);
+    // Rootless containers run without a cgroup when none was delegated to their user.
+    if (!c.cgroup)
+        return fail("", "container \"" + id + "\" has no cgroup: pause needs the freezer cgroup (" +
+                            (c.state.rootless ? "none was delegated to its user" : "it was removed") + ")",
+                    ENOTSUP);
     return c.cgroup->freeze();
 }
 
@@ -130,7 +134,10 @@ Status update(const std::string& root, const std::string& id, const spec::Resour
     Opened c = HRUN_TRY(open_container(root, id, state::Lock::Exclusive));
     if (c.status == state::ContainerStatus::Stopped)
         return fail("", "cannot update container \"" + id + "\" that is stopped");
-    if (!c.cgroup) return fail("", "container \"" + id + "\" has no cgroup", ENOTSUP);
+    if (!c.cgroup)
+        return fail("", "container \"" + id + "\" has no cgroup to apply linux.resources to" +
+                            (c.state.rootless ? " (none was delegated to its user)" : ""),
+                    ENOTSUP);
     return c.cgroup->update(resources);
 }
 

@@ -119,15 +119,16 @@ Status plan_capabilities(const spec::Process& process, const os::HostContext& ho
 ChildStatus drop_bounding_set(const ProcessPlan& plan) noexcept {
     for (int cap = 0; cap <= plan.cap_last_cap; ++cap) {
         if (plan.caps.bounding & bit(cap)) continue;
-        // Already gone (a nested runtime, a joined namespace): dropping again needs
-        // CAP_SETPCAP for nothing.
+        // One call per capability: dropping one that is still there is the usual case. Only a
+        // refusal asks whether it was already gone (a nested runtime, a joined namespace),
+        // which needs no CAP_SETPCAP and is no failure.
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+        const int err = errno;
         if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0) continue;
-        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
-            char message[sizeof(ChildError::message)] = "cannot drop capability ";
-            detail::append_decimal(message, sizeof message, cap);
-            append_cstr(message, sizeof message, " from the bounding set");
-            return child_fail("process.capabilities.bounding", message, errno);
-        }
+        char message[sizeof(ChildError::message)] = "cannot drop capability ";
+        detail::append_decimal(message, sizeof message, cap);
+        append_cstr(message, sizeof message, " from the bounding set");
+        return child_fail("process.capabilities.bounding", message, err);
     }
     return child_ok();
 }

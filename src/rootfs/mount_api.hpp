@@ -16,6 +16,8 @@ namespace hrun::rootfs {
 // State of one setup_rootfs run.
 struct MountContext {
     bool legacy = false;  // use mount(2): forced by the plan, or set on the first ENOSYS
+    // Mounts the parent made (idmapped ones), by IdmapPlan::slot; attached, never made here.
+    const int* premade = nullptr;
 };
 
 // Where a mount goes: the mount point's fd, plus how to find the point again once mount(2) has

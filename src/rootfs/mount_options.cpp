@@ -58,7 +58,7 @@ constexpr std::array kSbOptions{
 };
 
 // Options hrun knows but cannot honour yet; refusing them beats producing a different mount.
-constexpr std::array<std::string_view, 4> kUnsupported{"idmap", "ridmap", "iversion", "noiversion"};
+constexpr std::array<std::string_view, 2> kUnsupported{"iversion", "noiversion"};
 
 void change_bit(AttrChange& c, uint64_t bit, bool on) {
     if (on) {
@@ -171,6 +171,12 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& options
                 out.tmpcopyup = true;
                 continue;
             }
+            if (opt == "idmap" || opt == "ridmap") {
+                out.idmap = true;
+                out.idmap_recursive = out.idmap_recursive || opt == "ridmap";
+                if (out.idmap_field.empty()) out.idmap_field = entry_field;
+                continue;
+            }
             for (auto u : kUnsupported)
                 if (u == opt)
                     return fail(entry_field, "\"" + std::string(opt) + "\" is not supported", EOPNOTSUPP);
@@ -256,7 +262,7 @@ std::vector<std::string> known_mount_options() {
     }
     for (const auto& o : kAtimeOptions) names.emplace_back(o.name);
     for (const auto& o : kSbOptions) names.emplace_back(o.name);
-    for (const char* p : {"bind", "rbind", "private", "rprivate", "shared", "rshared", "slave",
+    for (const char* p : {"bind", "rbind", "idmap", "ridmap", "private", "rprivate", "shared", "rshared", "slave",
                           "rslave", "unbindable", "runbindable"})
         names.emplace_back(p);
     std::sort(names.begin(), names.end());

@@ -50,6 +50,12 @@ struct MountOptions {
     // "tmpcopyup" (tmpfs only): the new tmpfs starts with a copy of what the directory it
     // covers holds, as podman asks for --read-only containers' writable dirs.
     bool tmpcopyup = false;
+    // "idmap"/"ridmap" (bind mounts only): the mount shows file owners through an id mapping
+    // (mount_setattr MOUNT_ATTR_IDMAP); "ridmap" maps every mount of an rbind, "idmap" the top one.
+    // `idmap_field` is the option's entry, for errors ("mounts[3].options[1]").
+    bool idmap = false;
+    bool idmap_recursive = false;
+    std::string idmap_field;
 };
 
 // Parses mounts[i].options. `field` is "mounts[i].options"; errors name the entry:

@@ -89,6 +89,13 @@ ChildStatus mount_bind_entry(MountContext& ctx, const MountPlan& mp, int rootfd)
     bool existed;
     struct stat st;
     HRUN_CHILD_TRY(open_destination(mp, rootfd, mp.source_is_dir, target, &existed, &st));
+    if (mp.idmap.slot >= 0) {
+        // Made, options and all, by the parent (IdmapPlan); only attached here.
+        int premade = ctx.premade[mp.idmap.slot];
+        int r = attach_mount(premade, target.get());
+        if (r < 0) return child_fail(mp.field.c_str(), "cannot attach the idmapped mount", -r);
+        return apply_propagation(ctx, mp, premade);
+    }
     int mnt = mount_bind(ctx, MountTarget{target.get(), rootfd, mp.destination.c_str()}, AT_FDCWD,
                          mp.source.c_str(), mp.options.recursive, mp.options.attrs, mp.options.rec_attrs);
     if (mnt < 0) return child_fail(mp.source_field.c_str(), "cannot bind-mount the source", -mnt);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 
 #include "linux/procfs.hpp"
+#include "rootfs/idmap.hpp"
 #include "rootfs/rootfs.hpp"
 
 namespace hrun::rootfs {
@@ -72,8 +73,8 @@ Status check_proc_destination(MountPlan& mp) {
     return fail(mp.dest_field, quoted(mp.destination) + " cannot be mounted because it is inside /proc", EINVAL);
 }
 
-Result<MountPlan> plan_mount(const spec::Mount& m, std::size_t index, const RootfsOptions& options,
-                             const NamespaceSummary& ns) {
+Result<MountPlan> plan_mount(const spec::Spec& spec, const spec::Mount& m, std::size_t index,
+                             const RootfsOptions& options, const NamespaceSummary& ns) {
     MountPlan mp;
     mp.field = "mounts[" + std::to_string(index) + "]";
     mp.dest_field = mp.field + ".destination";
@@ -83,9 +84,6 @@ Result<MountPlan> plan_mount(const spec::Mount& m, std::size_t index, const Root
     if (m.destination.empty()) return fail(mp.dest_field, "is required", EINVAL);
     mp.destination = clean_path(m.destination);
     if (mp.destination == "/") return fail(mp.dest_field, "cannot mount over the container's root", EINVAL);
-    if (!m.uidMappings.empty() || !m.gidMappings.empty())
-        return fail(mp.field + (m.uidMappings.empty() ? ".gidMappings" : ".uidMappings"),
-                    "idmapped mounts are not supported yet", EOPNOTSUPP);
 
     mp.options = HRUN_TRY(parse_mount_options(m.options, mp.options_field));
     const MountOptions& o = mp.options;
@@ -125,6 +123,7 @@ Result<MountPlan> plan_mount(const spec::Mount& m, std::size_t index, const Root
                 if (p.key == "mode") mp.inherit_dir_mode = false;
         }
     }
+    HRUN_TRY(plan_mount_idmap(mp, m, spec, ns));
     HRUN_TRY(check_proc_destination(mp));
     return mp;
 }
@@ -310,7 +309,9 @@ Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const RootfsOptions& opti
     HRUN_TRY(plan_propagation(plan, spec));
 
     for (std::size_t i = 0; i < spec.mounts.size(); ++i)
-        plan.mounts.push_back(HRUN_TRY(plan_mount(spec.mounts[i], i, options, ns)));
+        plan.mounts.push_back(HRUN_TRY(plan_mount(spec, spec.mounts[i], i, options, ns)));
+    HRUN_TRY(plan_rootfs_idmap(plan, spec, ns));
+    HRUN_TRY(assign_premade_slots(plan));
 
     int procfd = host.proc.get();
     std::vector<MountInfoEntry> mountinfo;

@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -214,12 +217,78 @@ private:
     char link_[kPathBuf];
 };
 
+// --- the one-call fast path -----------------------------------------------------------------
+//
+// openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) answers in one syscall exactly when the walk
+// would meet no symlink and never climb above the root: then both reach the same inode through
+// the same directories. Anything the kernel refuses (a symlink: ELOOP; ".." above the root:
+// EXDEV; a rename race: EAGAIN) or any other doubt goes to the Walker, whose answer is the
+// reference: symlinks expanded inside the root, escapes refused with EXDEV, creation of what is
+// missing. RESOLVE_IN_ROOT would be one call for symlinked paths too, but it clamps ".." at the
+// root where the walk reports an escape.
+
+// Cleared on the first ENOSYS/E2BIG (kernels before 5.6): from then on only the walk. Relaxed
+// atomic: lock-free, and a stale true only costs one more failed call.
+std::atomic<bool> g_have_openat2{true};
+
+// The Walker's view of `path` as a relative path for openat2: leading and trailing slashes
+// dropped ("" -> "."), false when it nests deeper than the walk tracks (the walk's
+// ENAMETOOLONG must stay its answer). `out` holds kPathBuf bytes.
+bool beneath_form(const char* path, std::size_t n, char* out) noexcept {
+    std::size_t start = 0;
+    while (start < n && path[start] == '/') ++start;
+    while (n > start && path[n - 1] == '/') --n;
+    if (n == start) {
+        out[0] = '.';
+        out[1] = '\0';
+        return true;
+    }
+    int components = 1;
+    for (std::size_t i = start; i < n; ++i)
+        if (path[i] == '/' && ++components >= kMaxResolveDepth) return false;
+    std::memcpy(out, path + start, n - start);
+    out[n - start] = '\0';
+    return true;
+}
+
+// >= 0: the resolved O_PATH fd. -ENOENT/-ENOTDIR: the walk's answer too when it may not create
+// anything (no symlink was met before the failing component). 1: ask the walk.
+constexpr int kAskWalker = 1;
+
+int resolve_fast(int rootfd, const char* path, unsigned flags) noexcept {
+    if (!g_have_openat2.load(std::memory_order_relaxed)) return kAskWalker;
+    std::size_t n = ::strnlen(path, kPathBuf);
+    if (n == kPathBuf) return -ENAMETOOLONG;
+    char rel[kPathBuf];
+    if (!beneath_form(path, n, rel)) return kAskWalker;
+    struct open_how how;
+    std::memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd = ::syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+    if (fd >= 0) return static_cast<int>(fd);
+    const int err = errno;
+    if (err == ENOSYS || err == E2BIG) {
+        g_have_openat2.store(false, std::memory_order_relaxed);
+        return kAskWalker;
+    }
+    const bool creates = (flags & (kResolveMkdirParents | kResolveMkdirLast | kResolveCreateFile)) != 0;
+    if ((err == ENOENT || err == ENOTDIR) && !creates) return -err;
+    return kAskWalker;
+}
+
+int resolve(int rootfd, const char* path, unsigned flags) noexcept {
+    int fd = resolve_fast(rootfd, path, flags);
+    if (fd != kAskWalker) return fd;
+    Walker w(rootfd, flags);
+    return w.run(path);
+}
+
 }  // namespace
 
 int resolve_in_root(int rootfd, const char* path, unsigned flags) noexcept {
     if (path == nullptr) return -EINVAL;
-    Walker w(rootfd, flags);
-    return w.run(path);
+    return resolve(rootfd, path, flags);
 }
 
 int resolve_parent_in_root(int rootfd, const char* path, unsigned flags, char* last,
@@ -243,8 +312,7 @@ int resolve_parent_in_root(int rootfd, const char* path, unsigned flags, char* l
     // Keep the leading "/" of "/name"; an empty directory part means the root itself.
     dir[slash] = '\0';
     unsigned dir_flags = (flags & kResolveMkdirParents) ? (kResolveMkdirParents | kResolveMkdirLast) : 0;
-    Walker w(rootfd, dir_flags);
-    return w.run(dir);
+    return resolve(rootfd, dir, dir_flags);
 }
 
 }  // namespace hrun::rootfs

@@ -9,6 +9,9 @@
 //     refused with EXDEV;
 //   - at most kMaxSymlinks symlinks are followed (ELOOP).
 // Missing components can be created on the way (mkdirat 0755, or an empty file at the end).
+// A path that meets no symlink is first tried with one openat2(RESOLVE_BENEATH |
+// RESOLVE_NO_SYMLINKS) call, which can only give the walk's own answer; everything else (and
+// kernels without openat2) takes the walk.
 //
 // Child-safe: no allocation, fixed buffers on the stack, only syscalls. Returns an O_PATH|O_CLOEXEC
 // fd or -errno.

@@ -45,7 +45,9 @@ struct BeforePivot {
 
 // Child side, in the new mount namespace: propagation, rootfs bind, config mounts, /dev,
 // `before_pivot`, pivot_root, masked and read-only paths, read-only root. On return the cwd
-// is "/".
-ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_pivot = {}) noexcept;
+// is "/". `premade` holds the plan's premade_count mounts the parent made (idmapped ones), by
+// slot; they are attached, and stay owned by the caller.
+ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_pivot = {},
+                         const int* premade = nullptr) noexcept;
 
 }  // namespace hrun::rootfs

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,6 +23,25 @@ enum class MountKind : uint8_t {
     kSysfs,       // sysfs, or an rbind of the host's /sys where a fresh one is not permitted
     kCgroup,      // the host's cgroup layout, see RootfsPlan::cgroups
 };
+
+// An idmapped mount (mount_setattr MOUNT_ATTR_IDMAP). The kernel wants privilege over the
+// source filesystem's owner (the host, for ext4, xfs, btrfs, tmpfs), which the container's root
+// lacks: the parent makes the detached, already mapped mount once the container's user
+// namespace is mapped, and hands it to the child, which only attaches it (create/sync.hpp).
+struct IdmapPlan {
+    bool enabled = false;
+    bool recursive = false;  // every mount of the tree ("ridmap"), not only the top one
+    // The namespace whose maps the mount applies, as uid_map/gid_map text ("0 300000 65536\n").
+    // Both empty: the container's own user namespace; otherwise a namespace made for it.
+    std::string uid_map;
+    std::string gid_map;
+    std::string field;   // the mount's field ("mounts[3]", "root.path")
+    std::string reason;  // what asked for it, for errors: "\"idmap\"", "uidMappings"
+    int slot = -1;       // index among the premade mounts the child receives
+};
+
+// At most this many premade mounts per container: the child receives them into a fixed array.
+inline constexpr std::size_t kMaxPremadeMounts = 32;
 
 struct MountPlan {
     MountKind kind = MountKind::kFilesystem;
@@ -49,6 +69,8 @@ struct MountPlan {
     // kCgroup: reproduce the host's v1 layout (a tmpfs with one mount per hierarchy) rather than
     // a single cgroup2 mount.
     bool cgroup_v1_tree = false;
+    // kBind: an idmapped mount made by the parent (see IdmapPlan).
+    IdmapPlan idmap;
 };
 
 // A device node the container gets: mknod, or in a user namespace a bind of the host's node.
@@ -111,6 +133,12 @@ struct RootfsPlan {
     // Use mount(2) on /proc/self/fd/N instead of the fd-based mount API (tests exercise this
     // path; the child also falls back by itself when the kernel lacks the new calls).
     bool legacy_mount_api = false;
+
+    // annotations["org.hrun.rootfs.idmap"]: the rootfs bind is an idmapped mount through the
+    // container's user namespace, so a rootfs owned by host root is owned by container root.
+    IdmapPlan rootfs_idmap;
+    // How many premade mounts the child receives: slots 0..N-1 of rootfs_idmap and mounts[].
+    std::size_t premade_count = 0;
 };
 
 }  // namespace hrun::rootfs

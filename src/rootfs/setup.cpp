@@ -1,7 +1,8 @@
 // setup_rootfs: the child's side of the container's filesystem view, in order.
 //
 //   1. "/" becomes a recursive slave (or private): nothing mounted from here on reaches the host.
-//   2. The rootfs is bound onto itself (recursively) so that it is a mount point to pivot into.
+//   2. The rootfs is bound onto itself (recursively) so that it is a mount point to pivot into;
+//      with the idmap annotation, the parent's idmapped clone of it is attached there instead.
 //   3. The host's /dev/null is cloned while the host tree is still reachable (for masking).
 //   4. mounts[] in order, each at a destination resolved inside the rootfs.
 //   5. Device nodes and /dev links; then the "ro" held back for tmpfs and /dev.
@@ -40,11 +41,24 @@ ChildStatus clone_host_null(MountContext& ctx, const RootfsPlan& plan, UniqueFd&
     return child_ok();
 }
 
+// The idmapped clone of the rootfs the parent made takes the place of the plain rbind; `out` gets
+// an fd of its root of our own (the premade fd stays the caller's).
+ChildStatus attach_idmapped_rootfs(const RootfsPlan& plan, int mnt, int rootfs_dir, int& out) noexcept {
+    int r = attach_mount(mnt, rootfs_dir);
+    if (r < 0) return child_fail(plan.rootfs_idmap.field.c_str(), "cannot attach the idmapped rootfs", -r);
+    out = ::fcntl(mnt, F_DUPFD_CLOEXEC, 0);
+    if (out < 0) return child_fail("root.path", "cannot keep the idmapped rootfs", errno);
+    return child_ok();
+}
+
 }  // namespace
 
-ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_pivot) noexcept {
+ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_pivot, const int* premade) noexcept {
     MountContext ctx;
     ctx.legacy = plan.legacy_mount_api;
+    ctx.premade = premade;
+    if (plan.premade_count > 0 && premade == nullptr)
+        return child_fail("root.path", "the idmapped mounts were not received", EINVAL);
 
     int fd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return child_fail("root.path", "cannot open \"/\"", errno);
@@ -55,9 +69,13 @@ ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_
     fd = ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return child_fail("root.path", "cannot open the rootfs", errno);
     UniqueFd rootfs_dir(fd);
-    fd = mount_bind(ctx, MountTarget{rootfs_dir.get(), host_root.get(), plan.rootfs.c_str()}, AT_FDCWD,
-                    plan.rootfs.c_str(), true, AttrChange{}, AttrChange{});
-    if (fd < 0) return child_fail("root.path", "cannot bind-mount the rootfs onto itself", -fd);
+    if (plan.rootfs_idmap.slot >= 0) {
+        HRUN_CHILD_TRY(attach_idmapped_rootfs(plan, premade[plan.rootfs_idmap.slot], rootfs_dir.get(), fd));
+    } else {
+        fd = mount_bind(ctx, MountTarget{rootfs_dir.get(), host_root.get(), plan.rootfs.c_str()}, AT_FDCWD,
+                        plan.rootfs.c_str(), true, AttrChange{}, AttrChange{});
+        if (fd < 0) return child_fail("root.path", "cannot bind-mount the rootfs onto itself", -fd);
+    }
     UniqueFd rootfd(fd);
     rootfs_dir.reset();
 

@@ -2,8 +2,9 @@
 // privileges, the small capability set that a shell and package scripts need (no CAP_NET_RAW,
 // which allows packet spoofing, no CAP_MKNOD, no CAP_SYS_*, except CAP_SYS_CHROOT), every
 // namespace but the user namespace (added for rootless use), all devices denied in the cgroup,
-// pids and memory limits that stop a fork or memory bomb from taking the host down with it,
-// and the /proc and /sys entries that leak host information masked or read-only.
+// pids and memory limits that stop a fork or memory bomb from taking the host down with it
+// (not in the rootless variant: see below), and the /proc and /sys entries that leak host
+// information masked or read-only.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -40,6 +41,16 @@ std::vector<Mount> default_mounts() {
     };
 }
 
+// --userns-remap: container root is an unprivileged host id from a subordinate range, and the
+// rootfs, owned by host root as unpacked, is idmapped through the container's user namespace
+// rather than chowned. The range covers gid 5, so devpts keeps gid=5.
+void add_userns_remap(Spec& spec, const DefaultSpecOptions& options) {
+    spec.linux->namespaces.push_back({"user", ""});
+    spec.linux->uidMappings = options.remap_uids;
+    spec.linux->gidMappings = options.remap_gids;
+    spec.annotations[kRootfsIdmapAnnotation] = "true";
+}
+
 }  // namespace
 
 Spec default_spec(const DefaultSpecOptions& options) {
@@ -65,12 +76,20 @@ Spec default_spec(const DefaultSpecOptions& options) {
 
     Linux& linux = spec.linux.emplace();
     linux.namespaces = {{"pid", ""}, {"network", ""}, {"ipc", ""}, {"uts", ""}, {"mount", ""}, {"cgroup", ""}};
-    Resources& res = linux.resources.emplace();
-    res.devices = {DeviceRule{false, "", std::nullopt, std::nullopt, "rwm"}};
-    // Generous for one service, small against a host's pid_max and RAM: a bomb hits the cgroup
-    // limit (fork fails, the OOM killer acts inside the container) long before the host notices.
-    res.pids.emplace().limit = kDefaultPidsLimit;
-    res.memory.emplace().limit = kDefaultMemoryLimit;
+    // Rootless: no linux.resources at all, as runc's `spec --rootless`. Limits need a cgroup
+    // that root has delegated to the user, which most hosts have not, and hrun refuses to run
+    // a config whose limits it cannot enforce; device rules need CAP_SYS_ADMIN on the host and
+    // are moot in a user namespace, where mknod is refused. Add limits once a cgroup is
+    // delegated (linux.cgroupsPath below it).
+    if (!options.rootless) {
+        Resources& res = linux.resources.emplace();
+        res.devices = {DeviceRule{false, "", std::nullopt, std::nullopt, "rwm"}};
+        // Generous for one service, small against a host's pid_max and RAM: a bomb hits the
+        // cgroup limit (fork fails, the OOM killer acts inside the container) long before the
+        // host notices.
+        res.pids.emplace().limit = kDefaultPidsLimit;
+        res.memory.emplace().limit = kDefaultMemoryLimit;
+    }
     linux.maskedPaths = {"/proc/acpi",        "/proc/asound",      "/proc/kcore",       "/proc/keys",
                          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
                          "/proc/scsi",        "/sys/firmware",     "/sys/devices/virtual/powercap",
@@ -78,17 +97,25 @@ Spec default_spec(const DefaultSpecOptions& options) {
     linux.readonlyPaths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
 
     if (options.rootless) {
-        // One id each way: container root is the invoking user. The network namespace stays:
-        // an unprivileged user may create one inside its own user namespace.
+        // Container root is the invoking user. The network namespace stays: an unprivileged
+        // user may create one inside its own user namespace. With subordinate ids, as podman
+        // does, they become ids 1..N (newuidmap/newgidmap write such maps), so that images
+        // with files and users of other ids work.
         linux.namespaces.push_back({"user", ""});
         linux.uidMappings = {IdMapping{0, options.host_uid, 1}};
         linux.gidMappings = {IdMapping{0, options.host_gid, 1}};
-        // gid 5 (tty) is not mapped, and devpts refuses a gid outside the namespace.
-        for (Mount& m : spec.mounts) {
-            if (m.type != "devpts") continue;
-            std::erase(m.options, std::string("gid=5"));
+        if (options.subuids.size > 0) linux.uidMappings.push_back({1, options.subuids.hostID, options.subuids.size});
+        if (options.subgids.size > 0) linux.gidMappings.push_back({1, options.subgids.hostID, options.subgids.size});
+        // devpts refuses a gid outside the namespace: without subordinate gids 5 (tty) is not
+        // mapped.
+        if (options.subgids.size < 5) {
+            for (Mount& m : spec.mounts) {
+                if (m.type != "devpts") continue;
+                std::erase(m.options, std::string("gid=5"));
+            }
         }
     }
+    if (!options.remap_uids.empty() && !options.rootless) add_userns_remap(spec, options);
     return spec;
 }
 

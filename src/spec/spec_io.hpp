@@ -32,7 +32,15 @@ struct DefaultSpecOptions {
     bool rootless = false;  // add a user namespace mapping container root to host_uid/host_gid
     uint32_t host_uid = 0;
     uint32_t host_gid = 0;
+    // Rootless: the caller's first /etc/subuid and /etc/subgid ranges (count 0: none); they
+    // become container ids 1..count.
+    IdMapping subuids{1, 0, 0};
+    IdMapping subgids{1, 0, 0};
     std::vector<std::string> args = {"sh"};
+    // --userns-remap: a user namespace with these maps (container 0..N-1 to a subordinate
+    // range) and the rootfs idmap annotation; empty: none.
+    std::vector<IdMapping> remap_uids;
+    std::vector<IdMapping> remap_gids;
 };
 Spec default_spec(const DefaultSpecOptions& options);
 

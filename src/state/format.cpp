@@ -58,7 +58,12 @@ nlohmann::ordered_json runtime_state(const ContainerState& state, ContainerStatu
 }
 
 std::string format_state(const ContainerState& state, ContainerStatus status) {
-    return detail::go_json_escapes(runtime_state(state, status).dump(2, ' ', false, kReplace));
+    ordered j = runtime_state(state, status);
+    // After runc's keys, which engines parse (they ignore keys they do not know): what hrun's
+    // policy filled in that the config left unset, so `state` shows what confines the container.
+    if (!state.policy.empty()) j["policy"] = state.policy;
+    if (!state.applied_defaults.empty()) j["appliedDefaults"] = state.applied_defaults;
+    return detail::go_json_escapes(j.dump(2, ' ', false, kReplace));
 }
 
 std::string format_list_table(const std::vector<ListRow>& rows) {

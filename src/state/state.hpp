@@ -78,6 +78,7 @@ struct ContainerState {
     bool rootless = false;
     std::string exec_fifo;     // absolute path while the container is "created"; may be empty
     nlohmann::json init_process;  // the config's process object: the defaults for `exec`
+    std::string policy;        // "oci", "hardened" or "strict": exec applies the same one
     std::vector<std::string> applied_defaults;  // hardened defaults hrun filled in
     nlohmann::json extra = nlohmann::json::object();  // room for later fields
 
@@ -86,7 +87,7 @@ struct ContainerState {
 
 // state.json keys: ociVersion, id, pid, pid_start_time, bundle, rootfs, created, owner,
 // annotations, config_path, cgroup {directories, mode}, systemd_cgroup, rootless, exec_fifo,
-// init_process, applied_defaults, extra. Reading requires "id" and "pid", defaults every other
+// init_process, policy, applied_defaults, extra. Reading requires "id" and "pid", defaults every other
 // missing key and ignores unknown keys (a newer hrun may have written them). from_json throws
 // nlohmann::json exceptions on wrong types; ContainerDir::load turns them into an Error.
 void to_json(nlohmann::json& j, const ContainerState& s);

@@ -32,6 +32,7 @@ void to_json(nlohmann::json& j, const ContainerState& s) {
         {"rootless", s.rootless},
         {"exec_fifo", s.exec_fifo},
         {"init_process", s.init_process},
+        {"policy", s.policy},
         {"applied_defaults", s.applied_defaults},
         {"extra", s.extra.is_null() ? nlohmann::json::object() : s.extra},
     };
@@ -65,6 +66,7 @@ void from_json(const nlohmann::json& j, ContainerState& s) {
             throw nlohmann::json::type_error::create(302, "extra must be an object", &*it);
         s.extra = *it;
     }
+    optional_field(j, "policy", s.policy);
 }
 
 }  // namespace hrun::state

@@ -526,6 +526,13 @@ std::vector<std::string> Bundle::run_argv() const {
     return argv;
 }
 
+RunResult Bundle::hrun(const std::vector<std::string>& args, const RunOptions& options) const {
+    std::vector<std::string> argv = {hrun_binary(), "--root", state_root()};
+    argv.insert(argv.end(), global_args.begin(), global_args.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, options);
+}
+
 RunResult Bundle::run(const RunOptions& options) const {
     save();
     return run_command(run_argv(), options);

@@ -124,6 +124,8 @@ public:
 
     // hrun --root <state_root> run --bundle <dir> <id>, after saving the config.
     std::vector<std::string> run_argv() const;
+    // hrun --root <state_root> <global_args> <args...>: any other command on this state root.
+    RunResult hrun(const std::vector<std::string>& args, const RunOptions& options = {}) const;
     RunResult run(const RunOptions& options = {}) const;
     // Shorthand: set args to hrun-probe + probe_args, run, return the result.
     RunResult probe(const std::vector<std::string>& probe_args, const RunOptions& options = {});

@@ -1,5 +1,7 @@
 // The --policy global option: what the hardened default adds to a config that leaves seccomp and
 // no_new_privs unset, what `oci` leaves alone, and what `strict` refuses.
+#include <gmock/gmock.h>
+
 #include "harness.hpp"
 
 namespace hrun::itest {
@@ -80,6 +82,48 @@ TEST_F(Policy, StrictRefusesCapSysAdminUnlessTheAnnotationAcceptsIt) {
     bundle().config["annotations"]["org.hrun.policy.accept"] = "HRUN-CAP-002";
     RunResult accepted = bundle().probe({});
     EXPECT_EQ(accepted.status, 0) << accepted.describe();
+}
+
+// What the policy filled in is recorded with the container and shown by `state` and `inspect`.
+TEST_F(Policy, StateAndInspectShowTheDefaultsFilledIn) {
+    bundle().set_args({"/bin/sleep", "30"});
+    bundle().save();
+    const std::string id = bundle().id();
+    RunResult started = bundle().hrun({"run", "--detach", "--bundle", bundle().dir(), id});
+    ASSERT_EQ(started.status, 0) << started.describe();
+    struct DeleteOnExit {
+        const Bundle& b;
+        std::string id;
+        ~DeleteOnExit() { b.hrun({"delete", "--force", id}); }
+    } cleanup{bundle(), id};
+
+    json st = json::parse(bundle().hrun({"state", id}).out, nullptr, false);
+    EXPECT_EQ(st.value("policy", ""), "hardened") << st.dump();
+    std::vector<std::string> fields;
+    for (const auto& d : st.value("appliedDefaults", json::array())) {
+        const std::string entry = d.get<std::string>();  // "field: value"
+        fields.push_back(entry.substr(0, entry.find(':')));
+    }
+    EXPECT_THAT(fields, ::testing::IsSupersetOf({"linux.seccomp", "process.noNewPrivileges"})) << st.dump();
+
+    json report = json::parse(bundle().hrun({"inspect", "--format", "json", id}).out, nullptr, false);
+    EXPECT_EQ(report["policy"].value("name", ""), "hardened") << report.dump();
+    EXPECT_EQ(report["policy"]["appliedDefaults"], st["appliedDefaults"]);
+    RunResult text = bundle().hrun({"inspect", id});
+    EXPECT_NE(text.out.find("policy        hardened, filled in:"), std::string::npos) << text.describe();
+    EXPECT_NE(text.out.find("linux.seccomp: hrun default profile"), std::string::npos) << text.describe();
+}
+
+TEST_F(Policy, StateUnderOciListsNothingFilledIn) {
+    bundle().global_args = {"--policy=oci"};
+    bundle().set_args({"/bin/sleep", "30"});
+    bundle().save();
+    const std::string id = bundle().id();
+    ASSERT_EQ(bundle().hrun({"run", "--detach", "--bundle", bundle().dir(), id}).status, 0);
+    json st = json::parse(bundle().hrun({"state", id}).out, nullptr, false);
+    bundle().hrun({"delete", "--force", id});
+    EXPECT_EQ(st.value("policy", ""), "oci") << st.dump();
+    EXPECT_FALSE(st.contains("appliedDefaults")) << st.dump();
 }
 
 }  // namespace

@@ -173,7 +173,9 @@ TEST_F(Resources, ForkBombStaysWithinPidsMaxAndIsDeletedCleanly) {
     EXPECT_LE(highest, 32u) << "pids.current went past pids.max";
     EXPECT_GE(highest, 8u) << "the bomb never took off";
     // The kernel refused forks at the limit: the bomb really pushed against it.
-    if (!events.empty()) EXPECT_GT(keyed_value(events, "max").value_or(0), 0u) << read_file(events).value_or("");
+    if (!events.empty()) {
+        EXPECT_GT(keyed_value(events, "max").value_or(0), 0u) << read_file(events).value_or("");
+    }
     EXPECT_EQ(status_of(id), "running");
 
     RunResult del = hrun({"delete", "--force", id}, 120s);

@@ -104,8 +104,14 @@ TEST(NamespacePlan, IdMapsAreFormattedForOneWrite) {
     EXPECT_EQ(root->uid_map, "0 100000 65536\n65536 1000 1\n");
     EXPECT_EQ(root->gid_map, "0 100000 65536\n");
     EXPECT_FALSE(root->deny_setgroups);
+    // An unprivileged caller writes only its own id itself (more needs newuidmap: id_maps_test),
+    // and must deny setgroups(2) first.
+    s.linux->uidMappings = {{0, 1000, 1}};
+    s.linux->gidMappings.clear();
     auto unprivileged = plan_namespaces(s, 1000);
-    ASSERT_TRUE(unprivileged);
+    ASSERT_TRUE(unprivileged) << unprivileged.error().what();
+    EXPECT_EQ(unprivileged->uid_map, "0 1000 1\n");
+    EXPECT_FALSE(unprivileged->uid_helper);
     EXPECT_TRUE(unprivileged->deny_setgroups);
 }
 

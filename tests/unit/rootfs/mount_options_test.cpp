@@ -4,6 +4,8 @@
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
+
 namespace hrun::rootfs {
 namespace {
 
@@ -116,8 +118,27 @@ TEST(MountOptions, TmpcopyupIsAFlagNotData) {
     EXPECT_EQ(r->data[0].key, "size");
 }
 
+TEST(MountOptions, IdmapOptions) {
+    auto plain = parse_ok({"rbind", "ro"});
+    EXPECT_FALSE(plain.idmap);
+    auto idmap = parse_mount_options({"rbind", "nosuid", "idmap"}, "mounts[3].options");
+    ASSERT_TRUE(idmap.has_value()) << idmap.error().what();
+    EXPECT_TRUE(idmap->idmap);
+    EXPECT_FALSE(idmap->idmap_recursive);
+    EXPECT_EQ(idmap->idmap_field, "mounts[3].options[2]");
+    EXPECT_TRUE(idmap->data.empty());  // not a filesystem parameter
+    auto ridmap = parse_mount_options({"ridmap", "rbind"}, "mounts[0].options");
+    ASSERT_TRUE(ridmap.has_value()) << ridmap.error().what();
+    EXPECT_TRUE(ridmap->idmap);
+    EXPECT_TRUE(ridmap->idmap_recursive);
+    EXPECT_EQ(ridmap->idmap_field, "mounts[0].options[0]");
+    auto known = known_mount_options();
+    EXPECT_NE(std::find(known.begin(), known.end(), "idmap"), known.end());
+    EXPECT_NE(std::find(known.begin(), known.end(), "ridmap"), known.end());
+}
+
 TEST(MountOptions, UnsupportedOptionsAreRefusedNotIgnored) {
-    for (const char* opt : {"idmap", "ridmap"}) {
+    for (const char* opt : {"iversion", "noiversion"}) {
         auto r = parse_mount_options({"nosuid", opt}, "mounts[0].options");
         ASSERT_FALSE(r.has_value()) << opt;
         EXPECT_EQ(r.error().field, "mounts[0].options[1]");

@@ -144,7 +144,124 @@ TEST_F(Plan, MountTypeAndOptionErrors) {
     expect_error("mounts[0].options", "tmpfs mounts only");
     spec_.mounts[0] = mount("/x", "bind", bundle_.path(), {"rbind"});
     spec_.mounts[0].uidMappings.push_back({0, 1000, 1});
-    expect_error("mounts[0].uidMappings", "idmapped");
+    spec_.mounts[0].gidMappings.push_back({0, 1000, 1});
+    expect_error("mounts[0].uidMappings", "new user namespace");
+}
+
+// ---- idmapped mounts ----
+
+class IdmapPlanning : public Plan {
+protected:
+    void SetUp() override {
+        Plan::SetUp();
+        ns_.new_user = true;
+        spec_.linux->uidMappings = {{0, 300000, 65536}};
+        spec_.linux->gidMappings = {{0, 300000, 65536}};
+    }
+};
+
+TEST_F(IdmapPlanning, OptionWithoutMappingsUsesTheContainersNamespace) {
+    spec_.mounts.push_back(mount("/tmp", "tmpfs", "tmpfs", {}));
+    spec_.mounts.push_back(mount("/data", "bind", bundle_.path(), {"rbind", "ro", "idmap"}));
+    auto p = plan();
+    ASSERT_TRUE(p.has_value()) << p.error().what();
+    EXPECT_FALSE(p->mounts[0].idmap.enabled);
+    const IdmapPlan& idmap = p->mounts[1].idmap;
+    EXPECT_TRUE(idmap.enabled);
+    EXPECT_FALSE(idmap.recursive);  // "idmap" maps the top mount only
+    EXPECT_TRUE(idmap.uid_map.empty());
+    EXPECT_TRUE(idmap.gid_map.empty());
+    EXPECT_EQ(idmap.slot, 0);
+    EXPECT_EQ(p->premade_count, 1u);
+    // The options stay the mount's: the parent applies them to the clone.
+    EXPECT_TRUE(p->mounts[1].options.attrs.set & MOUNT_ATTR_RDONLY);
+    EXPECT_TRUE(p->mounts[1].options.recursive);
+}
+
+TEST_F(IdmapPlanning, RidmapIsRecursive) {
+    spec_.mounts.push_back(mount("/data", "none", bundle_.path(), {"rbind", "ridmap"}));
+    auto p = plan();
+    ASSERT_TRUE(p.has_value()) << p.error().what();
+    EXPECT_TRUE(p->mounts[0].idmap.enabled);
+    EXPECT_TRUE(p->mounts[0].idmap.recursive);
+}
+
+TEST_F(IdmapPlanning, ExplicitMappingsGetTheirOwnMaps) {
+    spec_.mounts.push_back(mount("/a", "bind", bundle_.path(), {"bind"}));
+    spec_.mounts[0].uidMappings = {{0, 400000, 1000}, {1000, 1000, 1}};
+    spec_.mounts[0].gidMappings = {{0, 400000, 1000}};
+    // Mappings equal to the container's are the container's namespace.
+    spec_.mounts.push_back(mount("/b", "bind", bundle_.path(), {"bind"}));
+    spec_.mounts[1].uidMappings = spec_.linux->uidMappings;
+    spec_.mounts[1].gidMappings = spec_.linux->gidMappings;
+    auto p = plan();
+    ASSERT_TRUE(p.has_value()) << p.error().what();
+    EXPECT_TRUE(p->mounts[0].idmap.enabled);
+    EXPECT_EQ(p->mounts[0].idmap.uid_map, "0 400000 1000\n1000 1000 1\n");
+    EXPECT_EQ(p->mounts[0].idmap.gid_map, "0 400000 1000\n");
+    EXPECT_EQ(p->mounts[0].idmap.reason, "uidMappings");
+    EXPECT_TRUE(p->mounts[1].idmap.enabled);
+    EXPECT_TRUE(p->mounts[1].idmap.uid_map.empty());
+    EXPECT_EQ(p->mounts[0].idmap.slot, 0);
+    EXPECT_EQ(p->mounts[1].idmap.slot, 1);
+    EXPECT_EQ(p->premade_count, 2u);
+}
+
+TEST_F(IdmapPlanning, Errors) {
+    spec_.mounts.push_back(mount("/x", "tmpfs", "tmpfs", {"nosuid", "idmap"}));
+    expect_error("mounts[0].options[1]", "bind mounts only");
+    spec_.mounts[0] = mount("/x", "proc", "proc", {});
+    spec_.mounts[0].uidMappings = {{0, 1, 1}};
+    spec_.mounts[0].gidMappings = {{0, 1, 1}};
+    expect_error("mounts[0].uidMappings", "bind mounts only");
+    spec_.mounts[0] = mount("/x", "bind", bundle_.path(), {"bind"});
+    spec_.mounts[0].gidMappings = {{0, 1, 1}};
+    expect_error("mounts[0].uidMappings", "go together");
+    spec_.mounts[0] = mount("/x", "bind", bundle_.path(), {"bind", "ridmap"});
+    ns_.new_user = false;
+    expect_error("mounts[0].options[1]", "new user namespace");
+}
+
+TEST_F(IdmapPlanning, TooManyIdmappedMounts) {
+    for (std::size_t i = 0; i <= kMaxPremadeMounts; ++i)
+        spec_.mounts.push_back(mount("/m" + std::to_string(i), "bind", bundle_.path(), {"bind", "idmap"}));
+    expect_error("mounts[" + std::to_string(kMaxPremadeMounts) + "]", "too many");
+}
+
+TEST_F(IdmapPlanning, RootfsAnnotation) {
+    spec_.mounts.push_back(mount("/data", "bind", bundle_.path(), {"bind", "idmap"}));
+    spec_.annotations[spec::kRootfsIdmapAnnotation] = "true";
+    auto p = plan();
+    ASSERT_TRUE(p.has_value()) << p.error().what();
+    EXPECT_TRUE(p->rootfs_idmap.enabled);
+    EXPECT_TRUE(p->rootfs_idmap.recursive);
+    EXPECT_TRUE(p->rootfs_idmap.uid_map.empty());
+    EXPECT_EQ(p->rootfs_idmap.slot, 0);  // the rootfs comes first
+    EXPECT_EQ(p->mounts[0].idmap.slot, 1);
+    EXPECT_EQ(p->premade_count, 2u);
+
+    spec_.annotations[spec::kRootfsIdmapAnnotation] = "false";
+    p = plan();
+    ASSERT_TRUE(p.has_value()) << p.error().what();
+    EXPECT_FALSE(p->rootfs_idmap.enabled);
+    EXPECT_EQ(p->premade_count, 1u);
+
+    spec_.annotations[spec::kRootfsIdmapAnnotation] = "yes";
+    expect_error("annotations[\"org.hrun.rootfs.idmap\"]", "\"true\" or \"false\"");
+    spec_.annotations[spec::kRootfsIdmapAnnotation] = "true";
+    spec_.mounts.clear();
+    ns_.new_user = false;
+    expect_error("annotations[\"org.hrun.rootfs.idmap\"]", "new user namespace");
+}
+
+TEST_F(Plan, NoIdmapNoPremadeMounts) {
+    spec_.mounts.push_back(mount("/data", "bind", bundle_.path(), {"rbind"}));
+    auto p = plan();
+    ASSERT_TRUE(p.has_value()) << p.error().what();
+    EXPECT_FALSE(p->mounts[0].idmap.enabled);
+    EXPECT_EQ(p->mounts[0].idmap.slot, -1);
+    EXPECT_FALSE(p->rootfs_idmap.enabled);
+    EXPECT_EQ(p->premade_count, 0u);
 }
 
 TEST_F(Plan, DeferredReadOnly) {

@@ -127,6 +127,31 @@ TEST_F(Resolve, MissingAndNotADirectory) {
     EXPECT_EQ(resolve("/file/x"), -ENOTDIR);
 }
 
+// Paths without symlinks take one openat2 call; these are the walk's answers it must keep.
+TEST_F(Resolve, SymlinkFreePathsKeepTheWalksAnswers) {
+    root_.write("root/etc/hostname", "box");
+    root_.mkdirs("root/a/b");
+    // A trailing slash is ignored, even after a file.
+    UniqueFd file(resolve("/etc/hostname/"));
+    ASSERT_GE(file.get(), 0);
+    EXPECT_TRUE(same_file(file.get(), in_root("etc/hostname")));
+    UniqueFd dir(resolve("a/b//"));
+    EXPECT_TRUE(same_file(dir.get(), in_root("a/b")));
+    UniqueFd root(resolve("///"));
+    EXPECT_TRUE(same_file(root.get(), in_root("")));
+    // ".." above the root from a plain directory is still an escape, not the root.
+    EXPECT_EQ(resolve("/a/../../etc"), -EXDEV);
+    // Deeper than the walk tracks: still refused, although the kernel could go on.
+    std::string deep;
+    for (int i = 0; i < kMaxResolveDepth; ++i) deep += "/d";
+    root_.mkdirs("root" + deep);
+    EXPECT_EQ(resolve(deep.c_str()), -ENAMETOOLONG);
+    // A symlink on the way still goes through the walk: inside the root it is followed.
+    root_.symlink("/a", "root/link");
+    UniqueFd through(resolve("/link/b"));
+    EXPECT_TRUE(same_file(through.get(), in_root("a/b")));
+}
+
 TEST_F(Resolve, CreatesDirectories) {
     UniqueFd fd(resolve("/x/y/z", kResolveMkdirParents | kResolveMkdirLast));
     ASSERT_GE(fd.get(), 0);

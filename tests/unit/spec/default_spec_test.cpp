@@ -127,9 +127,65 @@ TEST(DefaultSpec, RootlessMapsRootToTheCaller) {
     EXPECT_THAT(mount_at(s, "/dev/pts")->options, Contains("newinstance"));
 }
 
+TEST(DefaultSpec, RootlessMapsSubordinateIdsAsOneToN) {
+    const Spec s = default_spec({.rootless = true,
+                                 .host_uid = 1000,
+                                 .host_gid = 1001,
+                                 .subuids = {1, 200000, 65536},
+                                 .subgids = {1, 300000, 65536}});
+    EXPECT_THAT(s.linux->uidMappings, ElementsAre(IdMapping{0, 1000, 1}, IdMapping{1, 200000, 65536}));
+    EXPECT_THAT(s.linux->gidMappings, ElementsAre(IdMapping{0, 1001, 1}, IdMapping{1, 300000, 65536}));
+    // gid 5 (tty) is mapped now: devpts keeps it.
+    EXPECT_THAT(mount_at(s, "/dev/pts")->options, Contains("gid=5"));
+    auto st = validate_spec(s);
+    EXPECT_TRUE(st) << st.error().what();
+
+    // Subordinate uids alone: the gid map stays single, and gid=5 goes.
+    const Spec only_uids = default_spec({.rootless = true, .host_uid = 1000, .host_gid = 1001,
+                                         .subuids = {1, 200000, 65536}});
+    EXPECT_EQ(only_uids.linux->uidMappings.size(), 2u);
+    EXPECT_THAT(only_uids.linux->gidMappings, ElementsAre(IdMapping{0, 1001, 1}));
+    EXPECT_THAT(mount_at(only_uids, "/dev/pts")->options, Not(Contains("gid=5")));
+}
+
+TEST(DefaultSpec, RootlessSetsNoResources) {
+    // Limits need a cgroup delegated to the user; hrun refuses limits it cannot enforce.
+    for (IdMapping sub : {IdMapping{1, 0, 0}, IdMapping{1, 200000, 65536}}) {
+        const Spec s = default_spec({.rootless = true, .host_uid = 1000, .host_gid = 1000, .subuids = sub, .subgids = sub});
+        EXPECT_FALSE(s.linux->resources.has_value());
+    }
+    // The privileged variant keeps them.
+    EXPECT_TRUE(default_spec({}).linux->resources.has_value());
+}
+
 TEST(DefaultSpec, UsesTheGivenArguments) {
     const Spec s = default_spec({.args = {"/bin/echo", "hi"}});
     EXPECT_THAT(s.process->args, ElementsAre("/bin/echo", "hi"));
+}
+
+TEST(DefaultSpec, UsernsRemapMapsRootAndIdmapsTheRootfs) {
+    DefaultSpecOptions o;
+    o.remap_uids = {IdMapping{0, 300000, 65536}};
+    o.remap_gids = {IdMapping{0, 310000, 65536}};
+    const Spec s = default_spec(o);
+    EXPECT_TRUE(has_namespace(s, "user"));
+    EXPECT_THAT(s.linux->uidMappings, ElementsAre(IdMapping{0, 300000, 65536}));
+    EXPECT_THAT(s.linux->gidMappings, ElementsAre(IdMapping{0, 310000, 65536}));
+    ASSERT_EQ(s.annotations.count(kRootfsIdmapAnnotation), 1u);
+    EXPECT_EQ(s.annotations.at(kRootfsIdmapAnnotation), "true");
+    // The range covers gid 5: devpts keeps its tty group, and the limits stay.
+    const Mount* pts = mount_at(s, "/dev/pts");
+    ASSERT_NE(pts, nullptr);
+    EXPECT_THAT(pts->options, Contains("gid=5"));
+    ASSERT_TRUE(s.linux->resources.has_value());
+    EXPECT_TRUE(s.linux->resources->pids.has_value());
+    auto st = validate_spec(s);
+    EXPECT_TRUE(st) << st.error().what();
+
+    // Without the option: no user namespace, no annotation.
+    const Spec plain = default_spec({});
+    EXPECT_FALSE(has_namespace(plain, "user"));
+    EXPECT_EQ(plain.annotations.count(kRootfsIdmapAnnotation), 0u);
 }
 
 }  // namespace

@@ -38,6 +38,31 @@ TEST(StateOutput, MatchesRuncFieldOrderIndentAndEscapes) {
     EXPECT_EQ(format_state(recorded_container(), ContainerStatus::Created), expected);
 }
 
+TEST(StateOutput, PolicyAndAppliedDefaultsFollowRuncsKeys) {
+    ContainerState s = recorded_container();
+    s.annotations.clear();
+    s.policy = "hardened";
+    s.applied_defaults = {"process.noNewPrivileges: true", "linux.seccomp: profiles/seccomp/default.json"};
+    const std::string expected = R"({
+  "ociVersion": "1.0.2-dev",
+  "id": "c1",
+  "pid": 3700,
+  "status": "running",
+  "bundle": "/tmp/runcchk.mR7a/b",
+  "rootfs": "/tmp/runcchk.mR7a/b/rootfs",
+  "created": "2026-11-24T04:02:26.362615447Z",
+  "owner": "",
+  "policy": "hardened",
+  "appliedDefaults": [
+    "process.noNewPrivileges: true",
+    "linux.seccomp: profiles/seccomp/default.json"
+  ]
+})";
+    EXPECT_EQ(format_state(s, ContainerStatus::Running), expected);
+    // The hook state and the list stay exactly runc's.
+    EXPECT_FALSE(runtime_state(s, ContainerStatus::Running).contains("policy"));
+}
+
 TEST(StateOutput, StoppedShowsPidZeroAndEmptyAnnotationsAreLeftOut) {
     ContainerState s = recorded_container();
     s.annotations.clear();

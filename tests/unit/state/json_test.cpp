@@ -21,7 +21,7 @@ TEST(StateJson, UsesTheDocumentedKeys) {
     nlohmann::json j = test::sample_state("web");
     for (const char* key : {"ociVersion", "id", "pid", "pid_start_time", "bundle", "rootfs", "created", "owner",
                             "annotations", "config_path", "cgroup", "systemd_cgroup", "rootless", "exec_fifo",
-                            "init_process", "applied_defaults", "extra"})
+                            "init_process", "policy", "applied_defaults", "extra"})
         EXPECT_TRUE(j.contains(key)) << key;
     EXPECT_EQ(j["cgroup"]["mode"], "hybrid");
     EXPECT_EQ(j["cgroup"]["directories"].size(), 2u);

@@ -156,6 +156,7 @@ inline ContainerState sample_state(const std::string& id) {
     s.exec_fifo = "/run/hrun/" + id + "/exec.fifo";
     s.init_process = nlohmann::json{{"args", {"/bin/sh", "-c", "echo hi"}}, {"cwd", "/"}, {"terminal", false}};
     s.applied_defaults = {"no_new_privileges", "seccomp"};
+    s.policy = "hardened";
     s.extra = nlohmann::json{{"future", {{"x", 1}}}};
     return s;
 }
