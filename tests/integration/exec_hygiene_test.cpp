@@ -267,7 +267,7 @@ TEST_F(ExecHygiene, CapAddsToTheConfiguredSets) {
 }
 
 TEST_F(ExecHygiene, NoNewPrivsFollowsTheConfigUnlessAsked) {
-    global_args_ = {"--policy=oci"};  // the config as it is: no no_new_privs added by default
+    bundle().global_args = {"--policy=oci"};  // the config as it is: no no_new_privs added by default
     bundle().config["process"]["noNewPrivileges"] = false;
     start_container();
     RunResult plain = exec_probe({});

@@ -526,11 +526,34 @@ std::vector<std::string> Bundle::run_argv() const {
     return argv;
 }
 
-RunResult Bundle::hrun(const std::vector<std::string>& args, const RunOptions& options) const {
+std::vector<std::string> Bundle::hrun_argv(const std::vector<std::string>& args) const {
     std::vector<std::string> argv = {hrun_binary(), "--root", state_root()};
     argv.insert(argv.end(), global_args.begin(), global_args.end());
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_command(argv, options);
+    return argv;
+}
+
+RunResult Bundle::hrun(const std::vector<std::string>& args, const RunOptions& options) const {
+    return run_command(hrun_argv(args), options);
+}
+
+json ContainerTest::state_of(const std::string& id) const {
+    RunResult r = hrun({"state", id});
+    if (r.status != 0) return json();
+    return json::parse(r.out, nullptr, false);
+}
+
+std::string ContainerTest::status_of(const std::string& id) const {
+    json st = state_of(id);
+    return st.is_object() ? st.value("status", "<none>") : "<no state>";
+}
+
+void ContainerTest::delete_all_containers(std::chrono::milliseconds timeout) const {
+    if (!bundle_) return;
+    RunResult ids = hrun({"list", "-q"});
+    std::istringstream lines(ids.out);
+    for (std::string id; std::getline(lines, id);)
+        if (!id.empty()) hrun({"delete", "--force", id}, {.timeout = timeout});
 }
 
 RunResult Bundle::run(const RunOptions& options) const {

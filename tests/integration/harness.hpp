@@ -125,6 +125,7 @@ public:
     // hrun --root <state_root> run --bundle <dir> <id>, after saving the config.
     std::vector<std::string> run_argv() const;
     // hrun --root <state_root> <global_args> <args...>: any other command on this state root.
+    std::vector<std::string> hrun_argv(const std::vector<std::string>& args) const;
     RunResult hrun(const std::vector<std::string>& args, const RunOptions& options = {}) const;
     RunResult run(const RunOptions& options = {}) const;
     // Shorthand: set args to hrun-probe + probe_args, run, return the result.
@@ -183,6 +184,18 @@ protected:
     }
     virtual BundleOptions bundle_options() const { return {}; }
     Bundle& bundle() { return *bundle_; }
+
+    // hrun on the bundle's state root, with its global_args.
+    std::vector<std::string> hrun_argv(const std::vector<std::string>& args) const { return bundle_->hrun_argv(args); }
+    RunResult hrun(const std::vector<std::string>& args, const RunOptions& options = {}) const {
+        return bundle_->hrun(args, options);
+    }
+    // `hrun state ID` parsed; a null json when it fails.
+    nlohmann::json state_of(const std::string& id) const;
+    // Its "status", or "<no state>" when `state` fails.
+    std::string status_of(const std::string& id) const;
+    // `delete --force` of every container `list` shows: no failed assertion leaves one behind.
+    void delete_all_containers(std::chrono::milliseconds timeout = 30s) const;
 
     std::unique_ptr<Bundle> bundle_;
 };

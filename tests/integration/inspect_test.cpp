@@ -16,18 +16,7 @@ namespace {
 
 class Inspect : public ContainerTest {
 protected:
-    void TearDown() override {
-        if (!bundle_) return;
-        RunResult ids = hrun({"list", "-q"});
-        std::istringstream lines(ids.out);
-        for (std::string id; std::getline(lines, id);)
-            if (!id.empty()) hrun({"delete", "--force", id});
-    }
-    RunResult hrun(std::vector<std::string> args, const RunOptions& options = {}) {
-        std::vector<std::string> argv{hrun_binary(), "--root", bundle().state_root()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run_command(argv, options);
-    }
+    void TearDown() override { delete_all_containers(); }
     // Runs the bundle detached under `id` with `args`; returns the init's host pid.
     pid_t start(const std::string& id, const std::vector<std::string>& args) {
         bundle().set_args(args);

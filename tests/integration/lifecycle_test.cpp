@@ -16,23 +16,7 @@ namespace {
 class Lifecycle : public ContainerTest {
 protected:
     // A failed assertion must not leave a container behind: every id is deleted by force.
-    void TearDown() override {
-        if (!bundle_) return;
-        RunResult ids = hrun({"list", "-q"});
-        std::istringstream lines(ids.out);
-        for (std::string id; std::getline(lines, id);)
-            if (!id.empty()) hrun({"delete", "--force", id});
-    }
-    RunResult hrun(std::vector<std::string> args) {
-        std::vector<std::string> argv{hrun_binary(), "--root", bundle().state_root()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run_command(argv);
-    }
-    std::string status_of(const std::string& id) {
-        RunResult r = hrun({"state", id});
-        if (r.status != 0) return "<state failed: " + r.err + ">";
-        return json::parse(r.out, nullptr, false).value("status", "<none>");
-    }
+    void TearDown() override { delete_all_containers(); }
     void create_sleeper(const std::string& id, const std::string& pid_file = "") {
         bundle().set_args({"/bin/sleep", "1000"});
         bundle().save();

@@ -78,25 +78,7 @@ std::string fact(const std::string& out, const std::string& key) {
 class Resources : public ContainerTest {
 protected:
     // A failed assertion must not leave a container behind.
-    void TearDown() override {
-        if (!bundle_) return;
-        RunResult ids = hrun({"list", "-q"});
-        std::istringstream lines(ids.out);
-        for (std::string id; std::getline(lines, id);)
-            if (!id.empty()) hrun({"delete", "--force", id}, 120s);
-    }
-
-    RunResult hrun(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 60s) {
-        std::vector<std::string> argv{hrun_binary(), "--root", bundle().state_root()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run_command(argv, {.timeout = timeout});
-    }
-
-    std::string status_of(const std::string& id) {
-        RunResult r = hrun({"state", id});
-        if (r.status != 0) return "<state failed: " + r.err + ">";
-        return json::parse(r.out, nullptr, false).value("status", "<none>");
-    }
+    void TearDown() override { delete_all_containers(120s); }
 
     bool wait_for_status(const std::string& id, const std::string& status, std::chrono::milliseconds timeout) {
         auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -178,7 +160,7 @@ TEST_F(Resources, ForkBombStaysWithinPidsMaxAndIsDeletedCleanly) {
     }
     EXPECT_EQ(status_of(id), "running");
 
-    RunResult del = hrun({"delete", "--force", id}, 120s);
+    RunResult del = hrun({"delete", "--force", id}, {.timeout = 120s});
     ASSERT_EQ(del.status, 0) << del.describe();
     expect_gone(id);
 }
@@ -191,7 +173,7 @@ TEST_F(Resources, MemoryHogIsOomKilledAndReported) {
     bundle().config["linux"]["resources"]["memory"] = {{"limit", 32 << 20}, {"swap", 32 << 20}};
     bundle().set_args({"/bin/sh", "-c", "x=a; while :; do x=$x$x; done"});
     bundle().save();
-    RunResult r = hrun({"run", "--keep", "--bundle", bundle().dir(), id}, 120s);
+    RunResult r = hrun({"run", "--keep", "--bundle", bundle().dir(), id}, {.timeout = 120s});
     EXPECT_EQ(r.status, 128 + SIGKILL) << r.describe();
     // hrun says why the container died, naming the limit.
     EXPECT_NE(r.err.find("OOM"), std::string::npos) << r.describe();
@@ -317,7 +299,7 @@ TEST_F(Resources, UpdateChangesMemoryAndPidsLimitsOfARunningContainer) {
     while (number_in(pids_current).value_or(0) > 2 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(100ms);  // the sleeps end and the init reaps them
     // ... and a memory hog is killed at the new memory limit.
-    RunResult hog = hrun({"exec", id, "/bin/sh", "-c", "x=a; while :; do x=$x$x; done"}, 120s);
+    RunResult hog = hrun({"exec", id, "/bin/sh", "-c", "x=a; while :; do x=$x$x; done"}, {.timeout = 120s});
     EXPECT_EQ(hog.status, 128 + SIGKILL) << hog.describe();
     EXPECT_EQ(status_of(id), "running") << "the init (a shell using little memory) should have survived";
 

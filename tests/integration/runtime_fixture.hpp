@@ -137,34 +137,8 @@ inline void write_executable(const std::string& path, const std::string& text) {
 class RuntimeTest : public ContainerTest {
 protected:
     // A failed assertion must not leave a container behind: every id is deleted by force.
-    void TearDown() override {
-        if (!bundle_) return;
-        RunResult ids = hrun({"list", "-q"});
-        std::istringstream lines(ids.out);
-        for (std::string id; std::getline(lines, id);)
-            if (!id.empty()) hrun({"delete", "--force", id});
-    }
+    void TearDown() override { delete_all_containers(); }
 
-    std::vector<std::string> hrun_argv(const std::vector<std::string>& args) {
-        std::vector<std::string> argv{hrun_binary(), "--root", bundle().state_root()};
-        argv.insert(argv.end(), global_args_.begin(), global_args_.end());
-        argv.insert(argv.end(), args.begin(), args.end());
-        return argv;
-    }
-    RunResult hrun(const std::vector<std::string>& args, const RunOptions& options = {}) {
-        return run_command(hrun_argv(args), options);
-    }
-
-    // `hrun state ID` parsed; a null json when it fails.
-    json state_of(const std::string& id) {
-        RunResult r = hrun({"state", id});
-        if (r.status != 0) return json();
-        return json::parse(r.out, nullptr, false);
-    }
-    std::string status_of(const std::string& id) {
-        json st = state_of(id);
-        return st.is_object() ? st.value("status", "<none>") : "<no state>";
-    }
     pid_t pid_of(const std::string& id) {
         json st = state_of(id);
         return st.is_object() ? st.value("pid", 0) : 0;
@@ -202,9 +176,6 @@ protected:
     void expect_no_host_leaks(const HostSnapshot& before) {
         for (const std::string& leak : HostSnapshot::take().leaks_since(before, bundle())) ADD_FAILURE() << leak;
     }
-
-    // Global options put before every subcommand by hrun_argv ({"--policy=oci"}).
-    std::vector<std::string> global_args_;
 };
 
 }  // namespace hrun::itest
