@@ -46,6 +46,19 @@ TEST_F(Policy, OrdinaryWorkPassesTheDefaultProfile) {
     EXPECT_NE(r.out.find("done"), std::string::npos) << r.describe();
 }
 
+TEST_F(Policy, AServicesOrdinaryWorkPassesTheDefaultProfile) {
+    // Threads, sockets, event fds, signals, processes and files: each step must work unchanged.
+    RunResult r = bundle().probe({"workload"});
+    ASSERT_EQ(r.status, 0) << r.describe();
+    for (const char* step : {"threads", "unix_socket", "tcp_loopback", "udp_loopback", "pipe_poll", "eventfd",
+                             "timerfd", "signal", "fork_wait", "files", "mmap_mprotect"})
+        EXPECT_EQ(r.fact(std::string("work.") + step), "ok") << step << "\n" << r.describe();
+    EXPECT_EQ(r.fact("workload"), "ok") << r.describe();
+    // ... and the same config really runs under the default profile.
+    RunResult facts = bundle().probe({});
+    EXPECT_EQ(facts.fact("seccomp"), "2") << facts.describe();
+}
+
 TEST_F(Policy, OciLeavesTheConfigAsWritten) {
     bundle().global_args = {"--policy=oci"};
     RunResult r = bundle().probe({});

@@ -17,6 +17,11 @@
  *   hrun-probe forkbomb MAX         forks idle children until fork fails or MAX: forked=N fork=<ERRNO>
  *   hrun-probe membomb MIB          touches MIB MiB, 16 MiB at a time: membomb=done (the OOM
  *                                   killer or ENOMEM stops it first under a memory limit)
+ *   hrun-probe workload             ordinary work a service does: threads, a mutex and condition
+ *                                   variable, unix/TCP/UDP sockets on loopback, a pipe with poll,
+ *                                   eventfd, timerfd, a handled signal, fork + wait, file create/
+ *                                   write/fsync/rename/unlink in /tmp, mmap/mprotect:
+ *                                   work.<step>=ok | work.<step>=<ERRNO>, then workload=ok|failed
  *   hrun-probe exe-scan SECONDS NAME  for SECONDS, opens every other process's /proc/PID/exe for
  *                                   writing and tries PTRACE_ATTACH on those whose exe is named
  *                                   NAME or unreadable: scan.seen scan.opened scan.attached
@@ -34,7 +39,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/perf_event.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -626,11 +636,186 @@ static int cmd_exe_scan(const char *seconds_text, const char *runtime_name) {
     return 0;
 }
 
+
+/* ---- workload: what an ordinary service does, each step reported on its own ---- */
+
+static int work_failures;
+
+static int work_step(const char *step, int ok_cond) {
+    if (ok_cond) {
+        printf("work.%s=ok\n", step);
+        return 0;
+    }
+    char key[64];
+    snprintf(key, sizeof key, "work.%s", step);
+    print_errno(key, errno ? errno : EINVAL);
+    ++work_failures;
+    return -1;
+}
+
+struct work_shared {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int counter;
+    int started;
+};
+
+static void *work_thread(void *arg) {
+    struct work_shared *w = arg;
+    pthread_mutex_lock(&w->lock);
+    ++w->started;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    for (int i = 0; i < 1000; ++i) {
+        pthread_mutex_lock(&w->lock);
+        ++w->counter;
+        pthread_mutex_unlock(&w->lock);
+    }
+    return NULL;
+}
+
+static void work_threads(void) {
+    struct work_shared w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    pthread_t t[4];
+    int made = 0;
+    for (; made < 4; ++made) {
+        int rc = pthread_create(&t[made], NULL, work_thread, &w);
+        if (rc != 0) {
+            errno = rc;
+            break;
+        }
+    }
+    pthread_mutex_lock(&w.lock);
+    while (w.started < made) pthread_cond_wait(&w.cond, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    for (int i = 0; i < made; ++i) pthread_join(t[i], NULL);
+    work_step("threads", made == 4 && w.counter == 4000);
+}
+
+static int exchange(int a, int b) {
+    char buf[8] = {0};
+    return write(a, "ping", 4) == 4 && read(b, buf, sizeof buf) == 4 && memcmp(buf, "ping", 4) == 0;
+}
+
+static void work_sockets(void) {
+    int sv[2];
+    int ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0;
+    if (ok) {
+        ok = exchange(sv[0], sv[1]);
+        close(sv[0]);
+        close(sv[1]);
+    }
+    work_step("unix_socket", ok);
+
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int srv = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int cli = -1, conn = -1;
+    ok = srv >= 0 && bind(srv, (struct sockaddr *)&addr, sizeof addr) == 0 && listen(srv, 4) == 0 &&
+         getsockname(srv, (struct sockaddr *)&addr, &len) == 0;
+    if (ok) {
+        cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ok = cli >= 0 && connect(cli, (struct sockaddr *)&addr, sizeof addr) == 0;
+    }
+    if (ok) {
+        conn = accept4(srv, NULL, NULL, SOCK_CLOEXEC);
+        ok = conn >= 0 && exchange(cli, conn) && exchange(conn, cli);
+    }
+    work_step("tcp_loopback", ok);
+    if (conn >= 0) close(conn);
+    if (cli >= 0) close(cli);
+    if (srv >= 0) close(srv);
+
+    int u1 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int u2 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    addr.sin_port = 0;
+    len = sizeof addr;
+    char buf[8] = {0};
+    ok = u1 >= 0 && u2 >= 0 && bind(u1, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+         getsockname(u1, (struct sockaddr *)&addr, &len) == 0 &&
+         sendto(u2, "ping", 4, 0, (struct sockaddr *)&addr, sizeof addr) == 4 &&
+         recvfrom(u1, buf, sizeof buf, 0, NULL, NULL) == 4 && memcmp(buf, "ping", 4) == 0;
+    work_step("udp_loopback", ok);
+    if (u1 >= 0) close(u1);
+    if (u2 >= 0) close(u2);
+}
+
+static volatile sig_atomic_t work_signalled;
+static void work_on_signal(int sig) { work_signalled = sig; }
+
+static void work_events(void) {
+    int p[2];
+    int ok = pipe2(p, O_CLOEXEC) == 0;
+    if (ok) {
+        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+        ok = write(p[1], "x", 1) == 1 && poll(&pfd, 1, 1000) == 1 && (pfd.revents & POLLIN);
+        close(p[0]);
+        close(p[1]);
+    }
+    work_step("pipe_poll", ok);
+
+    int efd = eventfd(0, EFD_CLOEXEC);
+    uint64_t v = 3, got = 0;
+    ok = efd >= 0 && write(efd, &v, sizeof v) == sizeof v && read(efd, &got, sizeof got) == sizeof got && got == 3;
+    work_step("eventfd", ok);
+    if (efd >= 0) close(efd);
+
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    struct itimerspec its = {.it_value = {.tv_sec = 0, .tv_nsec = 5 * 1000 * 1000}};
+    uint64_t expirations = 0;
+    ok = tfd >= 0 && timerfd_settime(tfd, 0, &its, NULL) == 0 &&
+         read(tfd, &expirations, sizeof expirations) == sizeof expirations && expirations >= 1;
+    work_step("timerfd", ok);
+    if (tfd >= 0) close(tfd);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = work_on_signal;
+    ok = sigaction(SIGUSR1, &sa, NULL) == 0 && kill(getpid(), SIGUSR1) == 0 && work_signalled == SIGUSR1;
+    work_step("signal", ok);
+}
+
+static void work_processes_and_files(void) {
+    pid_t child = fork();
+    if (child == 0) _exit(7);
+    int status = 0;
+    work_step("fork_wait", child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+                               WEXITSTATUS(status) == 7);
+
+    char path[64], moved[72];
+    snprintf(path, sizeof path, "/tmp/hrun-work-%d", (int)getpid());
+    snprintf(moved, sizeof moved, "%s.moved", path);
+    int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    int ok = fd >= 0 && write(fd, "data", 4) == 4 && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    ok = ok && rename(path, moved) == 0 && unlink(moved) == 0;
+    work_step("files", ok);
+
+    long page = sysconf(_SC_PAGESIZE);
+    char *m = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ok = m != MAP_FAILED;
+    if (ok) {
+        m[0] = 1;
+        ok = mprotect(m, (size_t)page, PROT_READ) == 0 && munmap(m, (size_t)page) == 0;
+    }
+    work_step("mmap_mprotect", ok);
+}
+
+static int cmd_workload(void) {
+    work_threads();
+    work_sockets();
+    work_events();
+    work_processes_and_files();
+    printf("workload=%s\n", work_failures == 0 ? "ok" : "failed");
+    return 0;
+}
+
 static int usage(void) {
     fprintf(stderr,
             "usage: hrun-probe [write PATH [DATA] | read PATH | syscall NAME | exit N |\n"
             "                   signal-self SIG | sleep SECONDS | trap-term CODE | fds | stat PATH |\n"
-            "                   forkbomb MAX | membomb MIB | exe-scan SECONDS NAME]\n");
+            "                   forkbomb MAX | membomb MIB | workload | exe-scan SECONDS NAME]\n");
     return 2;
 }
 
@@ -663,6 +848,8 @@ int main(int argc, char **argv) {
         rc = cmd_forkbomb(argv[2]);
     } else if (strcmp(argv[1], "membomb") == 0 && argc == 3) {
         rc = cmd_membomb(argv[2]);
+    } else if (strcmp(argv[1], "workload") == 0 && argc == 2) {
+        rc = cmd_workload();
     } else if (strcmp(argv[1], "exe-scan") == 0 && argc == 4) {
         rc = cmd_exe_scan(argv[2], argv[3]);
     } else {
