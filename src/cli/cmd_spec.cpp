@@ -67,7 +67,7 @@ void add_spec_command(CLI::App& app, const GlobalOptions&, Outcome& outcome) {
             options.remap_uids = policy::remap_mappings(remap->uids);
             options.remap_gids = policy::remap_mappings(remap->gids);
         }
-        std::string text = spec::to_json(spec::default_spec(options)) + "\n";
+        std::string text = spec::to_json(spec::default_spec(options));  // ends in a newline
         auto st = write_new_file(args->bundle + "/config.json", text);
         outcome.exit_code = st ? 0 : report(st.error());
     });

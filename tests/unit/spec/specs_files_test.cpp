@@ -38,6 +38,13 @@ TEST(SpecsDirectory, RootlessJsonIsWhatHrunSpecRootlessWrites) {
               to_json(default_spec({.rootless = true, .host_uid = 1000, .host_gid = 1000})));
 }
 
+TEST(SpecsDirectory, UsernsRemapJsonIsWhatHrunSpecUsernsRemapWrites) {
+    // `hrun spec --userns-remap USER` for a USER whose subordinate ranges are 100000-165535.
+    const std::vector<IdMapping> range{IdMapping{0, 100000, 65536}};
+    EXPECT_EQ(test::read_text(test::source_path("specs/userns-remap.json")),
+              to_json(default_spec({.remap_uids = range, .remap_gids = range})));
+}
+
 TEST(SpecsDirectory, ExamplesShowWhatTheyClaim) {
     auto remap = load_spec(test::source_path("specs/userns-remap.json"));
     ASSERT_TRUE(remap) << remap.error().what();
