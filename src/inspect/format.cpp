@@ -199,6 +199,8 @@ void mounts_section(std::ostringstream& out, pid_t pid, const std::vector<MountV
                 others.push_back(m.fstype);
                 continue;
         }
+        // An idmapped mount shows its files' owners through a user namespace's maps.
+        if (m.has_option("idmapped")) detail += ", idmapped (owners translated by the container's uid/gid maps)";
         out << "  " << m.mount_point << std::string(width + 2 - std::min(width, m.mount_point.size()), ' ') << what
             << std::string(11 - std::min<std::size_t>(10, what.size()), ' ') << detail << "\n";
     }
@@ -282,7 +284,12 @@ std::string format_report(const Report& r) {
         for (const std::string& d : r.applied_defaults) out << "                  " << d << "\n";
     }
 
-    if (p.cgroup) {
+    if (!r.own_cgroup) {
+        out << "\nCgroup\n  none of its own: no cgroup was delegated to the rootless user who created it, so\n"
+               "  nothing limits its memory, pids or CPU; its processes sit in their creator's cgroup";
+        if (p.cgroup && !p.cgroup->placements.empty()) out << " (" << p.cgroup->placements.front().path << ")";
+        out << "\n";
+    } else if (p.cgroup) {
         const CgroupInfo& c = *p.cgroup;
         const cgroups::Stats& st = c.stats;
         out << "\nCgroup (from /proc/" << p.pid << "/cgroup and the cgroup files)\n";
@@ -343,7 +350,8 @@ json report_json(const Report& r) {
                     {"filters", optional_json(s.seccomp_filters)}};
     j["lsm"] = p.lsm.name.empty() ? json{{"name", nullptr}, {"label", nullptr}, {"text", lsm_text(p.lsm)}}
                                   : json{{"name", p.lsm.name}, {"label", p.lsm.label}, {"text", lsm_text(p.lsm)}};
-    j["cgroup"] = p.cgroup ? cgroup_json(*p.cgroup) : json(nullptr);
+    j["cgroup"] = p.cgroup && r.own_cgroup ? cgroup_json(*p.cgroup) : json(nullptr);
+    j["ownCgroup"] = r.own_cgroup;
     j["mounts"] = mounts;
     j["nsenter"] = p.nsenter;
     return j;

@@ -90,6 +90,9 @@ struct Report {
     // defaults it filled in that the config left unset (the kernel shows their effect below).
     std::string policy;
     std::vector<std::string> applied_defaults;
+    // A rootless container whose cgroup was not delegated has none of its own: the cgroup its
+    // process sits in is its creator's, and nothing there limits the container.
+    bool own_cgroup = true;
     ProcessReport process;
 };
 

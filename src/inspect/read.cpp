@@ -283,6 +283,7 @@ Result<Report> inspect_container(const std::string& root_path, const std::string
     report.init_pid = st.pid;
     report.policy = st.policy;
     report.applied_defaults = st.applied_defaults;
+    report.own_cgroup = !st.cgroup.directories.empty();
     const pid_t target = pid.value_or(st.pid);
     const auto others = other_containers(*root, id, procfd.get());
     if (target != st.pid) {

@@ -5,7 +5,8 @@
 //
 // The commands run in order in one bash process (so `cd`, variables and functions carry over),
 // as root, in a fresh temporary directory, with stdin from /dev/null. `hrun` on PATH is a small
-// wrapper that adds `--root <tmp>/state`: the lab's containers never meet the host's. $HRUN_SRC
+// wrapper that adds `--root <tmp>/state` when root runs it: the lab's containers never meet the
+// host's (another user's hrun keeps its $XDG_RUNTIME_DIR/hrun, which the lab cleans). $HRUN_SRC
 // is the repository (for scripts/make-bundle.sh). Afterwards every container left in that root
 // is deleted and the directory removed.
 //
@@ -169,12 +170,18 @@ int main(int argc, char** argv) {
                              fs::perms::others_read | fs::perms::others_exec);
     const fs::path bin = tmp / "bin", work = tmp / "work", out = tmp / "out", state = tmp / "state";
     for (const auto& d : {bin, work, out}) fs::create_directory(d);
+    fs::permissions(bin, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                             fs::perms::others_read | fs::perms::others_exec);
     fs::permissions(work, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                               fs::perms::others_read | fs::perms::others_exec);
     const std::string real_hrun = fs::absolute(hrun).string();
+    // Root's hrun gets the lab's state directory; another user's (a rootless lab runs hrun
+    // through runuser) keeps its own default, $XDG_RUNTIME_DIR/hrun, as a real hrun would.
     write_file(bin / "hrun",
-               "#!/bin/sh\nexec " + quote(real_hrun) + " --root " + quote(state.string()) + " \"$@\"\n",
-               fs::perms::owner_all);
+               "#!/bin/sh\nif [ \"$(id -u)\" = 0 ]; then exec " + quote(real_hrun) + " --root " + quote(state.string()) +
+                   " \"$@\"; fi\nexec " + quote(real_hrun) + " \"$@\"\n",
+               fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                   fs::perms::others_exec);
     write_file(tmp / "lab.sh", make_script(lab, out));
 
     const char* path = std::getenv("PATH");

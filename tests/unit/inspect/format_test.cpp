@@ -79,6 +79,45 @@ TEST(Diff, MarksWhatDiffers) {
     EXPECT_EQ(j["rows"].size(), rows.size());
 }
 
+TEST(Report, AContainerWithoutItsOwnCgroupSaysNothingLimitsIt) {
+    Report r = report("rootless", 4026532100, 64 << 20);
+    r.status = "running";
+    r.process.cgroup->placements = {{2, {}, "/user.slice/session-1.scope", ""}};
+    r.own_cgroup = false;
+    const std::string text = format_report(r);
+    EXPECT_NE(text.find("none of its own"), std::string::npos) << text;
+    EXPECT_NE(text.find("/user.slice/session-1.scope"), std::string::npos) << text;
+    EXPECT_EQ(text.find("limit 64MiB"), std::string::npos) << "the creator's limits are not the container's\n" << text;
+    const auto j = report_json(r);
+    EXPECT_FALSE(j["ownCgroup"].get<bool>());
+    EXPECT_TRUE(j["cgroup"].is_null());
+
+    r.own_cgroup = true;
+    EXPECT_EQ(format_report(r).find("none of its own"), std::string::npos);
+    EXPECT_TRUE(report_json(r)["ownCgroup"].get<bool>());
+}
+
+TEST(Report, IdmappedMountsAreNamed) {
+    Report r = report("remapped", 4026532100, std::nullopt);
+    r.status = "running";
+    MountView root;
+    root.kind = MountKind::Root;
+    root.entry.mount_point = "/";
+    root.entry.options = {"ro", "relatime", "idmapped"};
+    root.host_source = "/srv/bundle/rootfs";
+    MountView plain = root;
+    plain.kind = MountKind::HostBind;
+    plain.entry.mount_point = "/data";
+    plain.entry.options = {"rw"};
+    plain.host_source = "/srv/data";
+    r.process.mounts = {root, plain};
+    const std::string text = format_report(r);
+    const auto root_line = text.substr(text.find("  /  "), text.find('\n', text.find("  /  ")) - text.find("  /  "));
+    EXPECT_NE(root_line.find("idmapped"), std::string::npos) << text;
+    const auto data_line = text.substr(text.find("  /data"), text.find('\n', text.find("  /data")) - text.find("  /data"));
+    EXPECT_EQ(data_line.find("idmapped"), std::string::npos) << text;
+}
+
 TEST(Stats, CpuPercentOfOneCpu) {
     using namespace std::chrono_literals;
     EXPECT_DOUBLE_EQ(cpu_percent(0, 500'000'000, 1s), 50.0);
