@@ -8,9 +8,11 @@
 
 #include <cerrno>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "linux/log.hpp"
+#include "linux/procfs.hpp"
 #include "policy/policy.hpp"
 
 extern char** environ;
@@ -25,11 +27,35 @@ constexpr std::string_view kProfileText =
 
 constexpr const char* kProfilesList = "/sys/kernel/security/apparmor/profiles";
 
-std::string read_text(const char* path) {
+// nullopt when the file cannot be opened: the kernel shows the profile list to policy
+// administrators only, so an unprivileged (rootless) hrun gets EACCES here.
+std::optional<std::string> read_text(const char* path) {
     std::ifstream in(path);
+    if (!in) return std::nullopt;
     std::stringstream out;
     out << in.rdbuf();
     return out.str();
+}
+
+// Whether the kernel knows profile `name`, asked without reading the profile list: a forked
+// child asks for `name` as its exec label and exits without exec'ing, so the answer (ENOENT
+// for an unknown profile) changes no label anywhere. An unconfined task may make this change
+// without privileges, which is also what the container's own process will do.
+bool profile_can_be_entered(std::string_view name) {
+    const std::string request = "exec " + std::string(name);
+    auto procfd = os::open_verified_procfs();  // /proc attributes only through a verified procfs
+    if (!procfd) return false;
+    const pid_t pid = ::fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+        int rc = os::procfs_write(procfd->get(), "thread-self/attr/apparmor/exec", request.data(), request.size());
+        if (rc == -ENOENT) rc = os::procfs_write(procfd->get(), "thread-self/attr/exec", request.data(), request.size());
+        ::_exit(rc < 0 ? 1 : 0);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 const char* find_parser() {
@@ -93,8 +119,21 @@ bool apparmor_profile_loaded(std::string_view profiles_list, std::string_view na
 HostSecurity detect_host_security() {
     HostSecurity host;
     if (aa_is_enabled() != 1) return host;
-    if (apparmor_profile_loaded(read_text(kProfilesList), kDefaultAppArmorProfile) || load_profile(kProfileText))
+    const std::optional<std::string> list = read_text(kProfilesList);
+    const bool loaded = list ? apparmor_profile_loaded(*list, kDefaultAppArmorProfile)
+                             : profile_can_be_entered(kDefaultAppArmorProfile);
+    if (loaded) {
         host.apparmor_enabled = true;
+    } else if (::geteuid() != 0) {
+        // Loading a profile needs CAP_MAC_ADMIN on the host: a rootless run cannot do it, so it
+        // says what it is doing and how root fixes it, instead of failing the container.
+        log::warn(
+            "AppArmor is enabled but the hrun-default profile is not loaded and only root can load it: the "
+            "container starts without an AppArmor profile (load it as root: apparmor_parser -r "
+            "profiles/apparmor/hrun-default, or run any container as root)");
+    } else if (load_profile(kProfileText)) {
+        host.apparmor_enabled = true;
+    }
     return host;
 }
 

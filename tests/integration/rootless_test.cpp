@@ -65,6 +65,9 @@ std::string ensure_user() {
 // /sys/fs/cgroup/<name> for every mounted hierarchy (v1 controllers, name=systemd, unified).
 std::vector<std::string> cgroup_mounts() {
     std::vector<std::string> out;
+    // A v2-only host: /sys/fs/cgroup is the one hierarchy, and its subdirectories are cgroups.
+    struct statfs top;
+    if (::statfs("/sys/fs/cgroup", &top) == 0 && top.f_type == CGROUP2_SUPER_MAGIC) return {"/sys/fs/cgroup"};
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator("/sys/fs/cgroup", ec)) {
         struct statfs sfs;
@@ -72,9 +75,6 @@ std::vector<std::string> cgroup_mounts() {
         if (::statfs(entry.path().c_str(), &sfs) != 0) continue;
         if (sfs.f_type == CGROUP_SUPER_MAGIC || sfs.f_type == CGROUP2_SUPER_MAGIC) out.push_back(entry.path());
     }
-    struct statfs sfs;
-    if (out.empty() && ::statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
-        out.push_back("/sys/fs/cgroup");  // a v2-only host
     return out;
 }
 
@@ -197,9 +197,23 @@ protected:
         }
         return name;
     }
-    std::string unified_procs(const std::string& name) const {
-        for (const std::string& mount : cgroup_mounts())
-            if (is_v2(mount)) return mount + "/" + name + "/cgroup.procs";
+    // Where hrun itself starts in the unified hierarchy: a leaf of its own below the delegated
+    // cgroup (as systemd delegates: processes only in leaves). On cgroup v2 a cgroup with
+    // processes cannot pass controllers to its children, so hrun must not sit in the parent of
+    // the container's cgroup; and the two meet in the delegated cgroup, which the user owns.
+    std::string unified_procs(const std::string& name) {
+        for (const std::string& mount : cgroup_mounts()) {
+            if (!is_v2(mount)) continue;
+            const std::string runner = mount + "/" + name + "/runner";
+            if (::mkdir(runner.c_str(), 0755) != 0 && errno != EEXIST) {
+                ADD_FAILURE() << "cannot create " << runner << ": " << std::strerror(errno);
+                return {};
+            }
+            ::chown(runner.c_str(), uid_, gid_);
+            for (const char* file : {"cgroup.procs", "cgroup.threads", "cgroup.subtree_control"})
+                ::chown((runner + "/" + file).c_str(), uid_, gid_);
+            return runner + "/cgroup.procs";
+        }
         return {};
     }
 
@@ -366,6 +380,39 @@ TEST_F(Rootless, ADelegatedCgroupCarriesTheLimitUntilDelete) {
         EXPECT_TRUE(fs::exists(dir)) << dir;
     }
     EXPECT_FALSE(fs::exists(state_dir(id)));
+}
+
+// A rootless hrun under the hardened policy on an AppArmor host cannot load hrun-default (that
+// needs root) and cannot read the kernel's profile list: with the profile loaded by root the
+// container is confined by it; without, it runs unconfined after a warning that says why.
+TEST_F(Rootless, AppArmorConfinesWhenRootLoadedTheProfileAndWarnsWhenNot) {
+    if (trim(read_file("/sys/module/apparmor/parameters/enabled").value_or("N")) != "Y")
+        GTEST_SKIP() << "AppArmor is not enabled on this host (the VM lane has it)";
+    std::string parser;
+    for (const char* p : {"/sbin/apparmor_parser", "/usr/sbin/apparmor_parser"})
+        if (parser.empty() && ::access(p, X_OK) == 0) parser = p;
+    if (parser.empty()) GTEST_SKIP() << "apparmor_parser is not installed (package apparmor)";
+    const std::string profile = std::string(HRUN_SOURCE_DIR) + "/profiles/apparmor/hrun-default";
+    bundle_->set_args({"/bin/cat", "/proc/self/attr/current"});
+
+    RunResult load = run_command({parser, "-r", profile});
+    ASSERT_EQ(load.status, 0) << load.describe();
+    RunResult confined = run_as_user(unique_id());
+    ASSERT_EQ(confined.status, 0) << confined.describe();
+    EXPECT_EQ(confined.out, "hrun-default (enforce)\n") << confined.describe();
+    EXPECT_EQ(confined.err.find("hrun-default"), std::string::npos) << confined.err;
+
+    {
+        std::ofstream remove("/sys/kernel/security/apparmor/.remove");
+        remove << "hrun-default";
+    }
+    RunResult unconfined = run_as_user(unique_id());
+    // Leave the profile loaded for whatever runs next, as a root hrun would.
+    run_command({parser, "-r", profile});
+    ASSERT_EQ(unconfined.status, 0) << unconfined.describe();
+    EXPECT_EQ(unconfined.out, "unconfined\n") << unconfined.describe();
+    EXPECT_NE(unconfined.err.find("hrun-default profile is not loaded and only root can load it"), std::string::npos)
+        << unconfined.describe();
 }
 
 }  // namespace

@@ -7,7 +7,8 @@
 # 2. The cgroup library's host tests (unit_cgroups HostCgroup.*): clone into a cgroup, the BPF
 #    device program, cgroup.freeze, cgroup.kill, v2 memory and pids files.
 # 3. hrun's integration tests that exercise cgroup v2 and AppArmor: resource limits on real
-#    containers, pause/update/events, the bad resource configs, AppArmor profiles.
+#    containers, pause/update/events, the bad resource configs, AppArmor profiles, rootless
+#    containers (v2 delegation, AppArmor without root), idmapped mounts and --userns-remap.
 #
 # HRUN_BUILD_DIR (set by vm-test.sh) holds the binaries; HRUN_VM_GTEST_FILTER replaces the
 # integration test filter. Ends with "vm tests: N passed, N failed, N skipped"; exits non-zero
@@ -80,6 +81,18 @@ check "a loaded profile denies a file" confined_read_is_denied
 apparmor_parser -R "$work/profile" >/dev/null 2>&1
 rm -rf "$work"
 
+# The integration tests keep their bundles under /tmp, a tmpfs in the guest. Debian 12's kernel
+# (6.1) can idmap mounts of ext4 but not of tmpfs (Linux 6.3+), and the Idmap tests bind and
+# idmap bundle directories: /tmp becomes an ext4 file system, as on a host whose /tmp is on its
+# root file system. The image lives in /dev/shm and is sparse: it takes memory as files are written.
+tmp_is_ext4() {
+  local image=/dev/shm/hrun-vm-tmp.ext4
+  modprobe -q loop && modprobe -q ext4 || return 1
+  truncate -s 1G "$image" && mkfs.ext4 -q -F -m 0 "$image" || return 1
+  mount -o loop "$image" /tmp && chmod 1777 /tmp
+}
+check "/tmp on ext4 (idmapped mounts)" tmp_is_ext4
+
 # --- 2 and 3. hrun's tests -----------------------------------------------------------------------
 
 # Runs a gtest binary; adds its passed/failed/skipped counts from gtest's own summary.
@@ -124,9 +137,13 @@ run_gtest "cgroup library on cgroup v2" "$build/tests/unit_cgroups" --gtest_filt
 # Resources.*: limits on real containers; AppArmor.*: profiles; the Lifecycle and BadConfigs
 # cases are the ones whose code paths differ on cgroup v2 (freeze, update, events, unified keys).
 default_filter='Resources.*:AppArmor.*:AppArmorDefault.*:Policy.*'
+# Rootless.*: delegation follows v2's rules there; Idmap.*: idmapped mounts on the guest's kernel.
+default_filter+=':Rootless.*:Idmap.*'
 default_filter+=':Lifecycle.PauseResumeAndUpdate:Lifecycle.EventsStatsAndOom:Lifecycle.CreateStartStateKillDelete'
 default_filter+=':Table/BadConfigs.*/*Cgroups*:Table/BadConfigs.*/Unified*:Table/BadConfigs.*/*Negative'
 default_filter+=':BadConfigsBaseline.UnmodifiedConfigRuns'
+# Left to the host lane: refusals decided before any kernel call, the same on every kernel.
+default_filter+='-Idmap.*IsRefused:Rootless.SpecMaps*:Rootless.ARangeNotInSubuid*'
 run_gtest "hrun on cgroup v2 + AppArmor" "$build/tests/integration_tests" \
   --gtest_filter="${HRUN_VM_GTEST_FILTER:-$default_filter}"
 
