@@ -86,10 +86,24 @@ rm -rf "$work"
 # idmap bundle directories: /tmp becomes an ext4 file system, as on a host whose /tmp is on its
 # root file system. The image lives in /dev/shm and is sparse: it takes memory as files are written.
 tmp_is_ext4() {
-  local image=/dev/shm/hrun-vm-tmp.ext4
+  local image=/dev/shm/hrun-vm-tmp.ext4 stage=/run/hrun-vm-tmp
   modprobe -q loop && modprobe -q ext4 || return 1
   truncate -s 1G "$image" && mkfs.ext4 -q -F -m 0 "$image" || return 1
-  mount -o loop "$image" /tmp && chmod 1777 /tmp
+  mkdir -p "$stage" && mount -o loop "$image" "$stage" && chmod 1777 "$stage" || return 1
+  move_mounts_below /tmp "$stage" || return 1
+  mount --move "$stage" /tmp
+}
+
+# The repository and build shares sit below /tmp when the host's clone does (a CI checkout in
+# /tmp): they move onto the new file system at the same paths. Only the outermost mounts move;
+# the mounts below them come along.
+move_mounts_below() { # FROM TO
+  local m p moved=()
+  while read -r m; do
+    for p in "${moved[@]}"; do [[ $m == "$p"/* ]] && continue 2; done
+    mkdir -p "$2${m#"$1"}" && mount --move "$m" "$2${m#"$1"}" || return 1
+    moved+=("$m")
+  done < <(awk -v from="$1/" 'index($5, from) == 1 { print $5 }' /proc/self/mountinfo | sort)
 }
 check "/tmp on ext4 (idmapped mounts)" tmp_is_ext4
 
