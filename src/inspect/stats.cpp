@@ -119,7 +119,8 @@ Result<std::vector<StatsRow>> sample_stats(const std::string& root_path, const s
             return std::unexpected(c.error());
         }
         if (ids.empty() && c->status == state::ContainerStatus::Stopped) continue;
-        rows.push_back({id, std::string(state::status_name(c->status)), std::nullopt, std::nullopt});
+        rows.push_back({id, std::string(state::status_name(c->status)), std::nullopt, std::nullopt,
+                        !c->state.cgroup.directories.empty()});
         opened.push_back(std::move(*c));
     }
     auto read_all = [&](std::vector<std::optional<cgroups::Stats>>& out) {
@@ -150,7 +151,8 @@ std::string format_stats_table(const std::vector<StatsRow>& rows) {
         {"CONTAINER", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS / LIMIT", "BLOCK I/O (READ / WRITE)"}};
     for (const StatsRow& r : rows) {
         if (!r.stats) {
-            cells.push_back({r.id, "--", "-- (" + r.status + ")", "--", "--", "--"});
+            const std::string why = r.own_cgroup ? r.status : r.status + ", no cgroup of its own";
+            cells.push_back({r.id, "--", "-- (" + why + ")", "--", "--", "--"});
             continue;
         }
         const cgroups::Stats& s = *r.stats;
@@ -170,7 +172,7 @@ std::string format_stats_table(const std::vector<StatsRow>& rows) {
 json stats_rows_json(const std::vector<StatsRow>& rows) {
     json out = json::array();
     for (const StatsRow& r : rows) {
-        json j{{"id", r.id}, {"status", r.status}};
+        json j{{"id", r.id}, {"status", r.status}, {"ownCgroup", r.own_cgroup}};
         j["cpuPercent"] = r.cpu_percent ? json(*r.cpu_percent) : json(nullptr);
         const auto mem = r.stats ? memory_percent(*r.stats) : std::nullopt;
         j["memoryPercent"] = mem ? json(*mem) : json(nullptr);

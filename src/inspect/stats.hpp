@@ -34,6 +34,9 @@ struct StatsRow {
     std::string status;
     std::optional<cgroups::Stats> stats;  // nullopt when stopped or without a cgroup
     std::optional<double> cpu_percent;    // of one CPU: 200% is two CPUs busy
+    // False for a container created without a cgroup (rootless, nothing delegated): its usage
+    // is its creator's and is not shown as its own.
+    bool own_cgroup = true;
 };
 
 // CPU time used between two readings over the wall time between them, in percent of one CPU.
@@ -47,7 +50,7 @@ Result<std::vector<StatsRow>> sample_stats(const std::string& root, const std::v
 
 // CONTAINER, CPU %, MEM USAGE / LIMIT, MEM %, PIDS / LIMIT, BLOCK I/O (read / written).
 std::string format_stats_table(const std::vector<StatsRow>& rows);
-// [{"id", "status", "cpuPercent", "memoryPercent", "data": stats_json}, ...]
+// [{"id", "status", "ownCgroup", "cpuPercent", "memoryPercent", "data": stats_json}, ...]
 nlohmann::ordered_json stats_rows_json(const std::vector<StatsRow>& rows);
 
 }  // namespace hrun::inspect

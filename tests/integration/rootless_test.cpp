@@ -277,6 +277,15 @@ TEST_F(Rootless, StateLivesUnderXdgRuntimeDirUntilDelete) {
     RunResult ps = as_user({"ps", "--format", "json", id});
     ASSERT_EQ(ps.status, 0) << ps.describe();
     EXPECT_EQ(json::parse(ps.out, nullptr, false), json::array({doc.value("pid", 0)})) << ps.out;
+    // Without a cgroup, stats shows no usage rather than its creator's.
+    RunResult stats = as_user({"stats", "--format", "json", id});
+    ASSERT_EQ(stats.status, 0) << stats.describe();
+    const json rows = json::parse(stats.out, nullptr, false);
+    ASSERT_TRUE(rows.is_array() && rows.size() == 1) << stats.out;
+    EXPECT_EQ(rows[0].value("ownCgroup", true), false) << stats.out;
+    EXPECT_TRUE(rows[0]["data"].is_null()) << stats.out;
+    RunResult table = as_user({"stats", id});
+    EXPECT_NE(table.out.find("no cgroup of its own"), std::string::npos) << table.describe();
     // Without a cgroup, pause says why instead of pretending.
     RunResult paused = as_user({"pause", id});
     EXPECT_NE(paused.status, 0);

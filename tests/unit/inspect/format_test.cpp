@@ -133,14 +133,20 @@ TEST(Stats, TableAndJson) {
     s.pids_current = 3;
     s.pids_limit = 20;
     s.io = {{8, 0, 4096, 8192, 1, 2}};
-    std::vector<StatsRow> rows{{"web", "running", s, 12.5}, {"old", "stopped", std::nullopt, std::nullopt}};
+    std::vector<StatsRow> rows{{"web", "running", s, 12.5},
+                               {"old", "stopped", std::nullopt, std::nullopt},
+                               {"mine", "running", std::nullopt, std::nullopt, false}};
     const std::string text = format_stats_table(rows);
     EXPECT_EQ(text,
-              "CONTAINER   CPU %    MEM USAGE / LIMIT   MEM %   PIDS / LIMIT   BLOCK I/O (READ / WRITE)\n"
-              "web         12.50%   1.5MiB / 32MiB      4.69%   3 / 20         4KiB / 8KiB\n"
-              "old         --       -- (stopped)        --      --             --\n");
+              "CONTAINER   CPU %    MEM USAGE / LIMIT                    MEM %   PIDS / LIMIT   BLOCK I/O (READ / WRITE)\n"
+              "web         12.50%   1.5MiB / 32MiB                       4.69%   3 / 20         4KiB / 8KiB\n"
+              "old         --       -- (stopped)                         --      --             --\n"
+              "mine        --       -- (running, no cgroup of its own)   --      --             --\n");
     const auto j = stats_rows_json(rows);
-    ASSERT_EQ(j.size(), 2u);
+    ASSERT_EQ(j.size(), 3u);
+    EXPECT_EQ(j[0]["ownCgroup"], true);
+    EXPECT_EQ(j[2]["ownCgroup"], false);
+    EXPECT_TRUE(j[2]["data"].is_null());
     EXPECT_EQ(j[0]["id"], "web");
     EXPECT_DOUBLE_EQ(j[0]["cpuPercent"].get<double>(), 12.5);
     EXPECT_EQ(j[0]["data"]["pids"]["limit"], 20);
