@@ -5,7 +5,6 @@
 
 #include "linux/log.hpp"
 #include "security/seccomp_cache.hpp"
-#include "spec/spec_io.hpp"
 
 namespace hrun::create {
 
@@ -86,9 +85,7 @@ Status prepare_cgroup(ContainerPlan& plan, const spec::Spec& spec, const CreateO
 // before by this very hrun binary and libseccomp.
 Result<security::SeccompProgram> compile_seccomp(const spec::Seccomp& profile, const std::string& cache_dir) {
     if (cache_dir.empty()) return security::compile_seccomp(profile);
-    spec::Spec only_profile;
-    only_profile.linux.emplace().seccomp = profile;
-    const std::string key = security::seccomp_cache_key(spec::to_json(only_profile, -1));
+    const std::string key = security::seccomp_cache_key(profile);
     const security::SeccompCache cache = security::SeccompCache::open(cache_dir);
     if (auto cached = cache.find(key)) return std::move(*cached);
     security::SeccompProgram program = HRUN_TRY(security::compile_seccomp(profile));

@@ -49,9 +49,6 @@ Result<std::vector<AppliedDefault>> apply_policy(spec::Spec& spec, Policy policy
 // unlessCapability only when none is.
 Result<spec::Seccomp> default_seccomp_profile(const std::vector<std::string>& bounding);
 
-// profiles/seccomp/default.json as built into the binary.
-std::string_view default_seccomp_profile_text();
-
 // `strict`: the first critical audit finding the config's annotations do not accept, as an
 // error naming its field.
 Status refuse_critical(const spec::Spec& spec);

@@ -88,12 +88,59 @@ void evict_if_full(int dirfd) {
 
 }  // namespace
 
-std::string seccomp_cache_key(std::string_view canonical_profile) {
+namespace {
+
+// "<length>:<bytes>": no string can be mistaken for the end of another or for a separator.
+void put_text(std::string& out, std::string_view s) {
+    out += std::to_string(s.size());
+    out += ':';
+    out += s;
+}
+
+void put_list(std::string& out, const std::vector<std::string>& list) {
+    out += std::to_string(list.size());
+    out += '[';
+    for (const std::string& s : list) put_text(out, s);
+    out += ']';
+}
+
+void put_number(std::string& out, uint64_t v) {
+    out += std::to_string(v);
+    out += ';';
+}
+
+void put_errno(std::string& out, const std::optional<uint32_t>& v) {
+    if (v) put_number(out, *v);
+    else out += "-;";
+}
+
+}  // namespace
+
+std::string seccomp_cache_key(const spec::Seccomp& profile) {
     std::string key = libseccomp_identity();
     key += '\n';
     key += binary_identity();
-    key += '\n';
-    key += canonical_profile;
+    key += "\nprofile ";
+    put_text(key, profile.defaultAction);
+    put_errno(key, profile.defaultErrnoRet);
+    put_list(key, profile.architectures);
+    put_list(key, profile.flags);
+    put_text(key, profile.listenerPath);
+    put_text(key, profile.listenerMetadata);
+    put_number(key, profile.syscalls.size());
+    for (const spec::SeccompSyscall& rule : profile.syscalls) {
+        key += '\n';
+        put_list(key, rule.names);
+        put_text(key, rule.action);
+        put_errno(key, rule.errnoRet);
+        put_number(key, rule.args.size());
+        for (const spec::SeccompArg& arg : rule.args) {
+            put_number(key, arg.index);
+            put_number(key, arg.value);
+            put_number(key, arg.valueTwo);
+            put_text(key, arg.op);
+        }
+    }
     return key;
 }
 

@@ -6,7 +6,7 @@
 //
 // An entry is found by a hash of its key but trusted only after comparing the whole key, stored
 // in the entry: a hash collision is a miss, never another profile's program. The key holds
-// everything the program depends on: the profile as canonical JSON, the libseccomp version and
+// everything the program depends on: every field of the profile, the libseccomp version and
 // the identity of the hrun binary (so a rebuilt hrun never reuses an older compiler's output).
 // Entries are written to a temporary name and renamed, so a reader sees all of one or nothing.
 // The directory must belong to the caller and be closed to everyone else (mode 0700), and so
@@ -22,8 +22,11 @@
 
 namespace hrun::security {
 
-// The full cache key of a profile given as canonical text (spec::to_json of the profile).
-std::string seccomp_cache_key(std::string_view canonical_profile);
+// The full cache key of a profile: the libseccomp version, the binary's identity and every
+// field of the profile, each string length-prefixed so that two different profiles never give
+// the same key. Written directly from the struct: serialising the profile as JSON cost more
+// than reading the cached program back.
+std::string seccomp_cache_key(const spec::Seccomp& profile);
 
 class SeccompCache {
 public:

@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -47,10 +49,56 @@ uint32_t verdict(const security::SeccompProgram& p, int nr, std::vector<uint64_t
         .value_or(0xdeadbeef);
 }
 
+nlohmann::json profile_json() {
+    std::ifstream in(HRUN_SOURCE_DIR "/profiles/seccomp/default.json");
+    return nlohmann::json::parse(in, nullptr, false);
+}
+
+// The profile as the JSON says it, for a bounding set: rules filtered by whenCapability and
+// unlessCapability, hrun's own keys dropped, read by the spec parser. The built-in table must
+// give exactly this.
+spec::Seccomp profile_from_json(const std::vector<std::string>& bounding) {
+    nlohmann::json doc = profile_json();
+    auto holds_any = [&](const nlohmann::json& caps) {
+        for (const auto& c : caps)
+            if (std::find(bounding.begin(), bounding.end(), c.get<std::string>()) != bounding.end()) return true;
+        return false;
+    };
+    nlohmann::json kept = nlohmann::json::array();
+    for (auto entry : doc["syscalls"]) {
+        if (entry.contains("whenCapability") && !holds_any(entry["whenCapability"])) continue;
+        if (entry.contains("unlessCapability") && holds_any(entry["unlessCapability"])) continue;
+        for (const char* key : {"whenCapability", "unlessCapability", "comment"}) entry.erase(key);
+        kept.push_back(entry);
+    }
+    doc["syscalls"] = kept;
+    doc.erase("comment");
+    auto parsed = spec::parse_spec(nlohmann::json{{"ociVersion", "1.2.0"}, {"linux", {{"seccomp", doc}}}}.dump());
+    EXPECT_TRUE(parsed.has_value()) << (parsed ? "" : parsed.error().message);
+    return parsed && parsed->linux && parsed->linux->seccomp ? *parsed->linux->seccomp : spec::Seccomp{};
+}
+
+TEST(DefaultSeccompProfile, TheBuiltInTableIsTheJsonProfile) {
+    // Every capability any whenCapability or unlessCapability names, and then some.
+    std::vector<std::string> all = kDefaultBounding;
+    for (const auto& entry : profile_json()["syscalls"])
+        for (const char* key : {"whenCapability", "unlessCapability"})
+            for (const auto& cap : entry.value(key, nlohmann::json::array())) all.push_back(cap.get<std::string>());
+    for (const auto& bounding : {std::vector<std::string>{}, kDefaultBounding, all,
+                                 std::vector<std::string>{"CAP_SYS_ADMIN"}, std::vector<std::string>{"CAP_SYS_PTRACE"}}) {
+        auto built_in = default_seccomp_profile(bounding);
+        ASSERT_TRUE(built_in.has_value()) << built_in.error().message;
+        const spec::Seccomp expected = profile_from_json(bounding);
+        EXPECT_FALSE(expected.syscalls.empty());
+        EXPECT_EQ(*built_in, expected) << "bounding set of " << bounding.size() << ": rebuild, or the table generator "
+                                          "dropped something from profiles/seccomp/default.json";
+    }
+}
+
 TEST(DefaultSeccompProfile, NamesEveryX86_64SyscallTheLibraryKnows) {
     // Written from the syscall table: every syscall is allowed, gated or denied with a reason,
     // none forgotten.
-    const auto doc = nlohmann::json::parse(default_seccomp_profile_text());
+    const auto doc = profile_json();
     std::set<std::string> named;
     for (const auto& entry : doc["syscalls"]) {
         EXPECT_TRUE(entry.contains("comment")) << entry.dump().substr(0, 200);

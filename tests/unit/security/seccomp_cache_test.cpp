@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -65,12 +66,57 @@ TEST(SeccompCacheEntry, NamesAreStableHexHashes) {
     EXPECT_EQ(SeccompCache::entry_name(""), "cbf29ce484222325.bpf");
 }
 
+spec::Seccomp key_test_profile() {
+    spec::Seccomp p;
+    p.defaultAction = "SCMP_ACT_ERRNO";
+    p.defaultErrnoRet = 1;
+    p.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"};
+    p.flags = {"SECCOMP_FILTER_FLAG_LOG"};
+    p.syscalls = {{{"read", "write"}, "SCMP_ACT_ALLOW", std::nullopt, {}},
+                  {{"personality"}, "SCMP_ACT_ALLOW", std::nullopt, {{0, 8, 0, "SCMP_CMP_EQ"}}}};
+    return p;
+}
+
 TEST(SeccompCacheKey, CoversTheProfileTheLibraryAndTheBinary) {
-    const std::string a = seccomp_cache_key("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}");
-    const std::string b = seccomp_cache_key("{\"defaultAction\":\"SCMP_ACT_ERRNO\"}");
-    EXPECT_NE(a, b);
-    EXPECT_NE(a.find("libseccomp "), std::string::npos);
-    EXPECT_NE(a.find("exe "), std::string::npos);
+    const std::string key = seccomp_cache_key(key_test_profile());
+    EXPECT_EQ(key, seccomp_cache_key(key_test_profile())) << "the same profile, the same key";
+    EXPECT_NE(key.find("libseccomp "), std::string::npos);
+    EXPECT_NE(key.find("exe "), std::string::npos);
+}
+
+// Every field the compiled program depends on changes the key: a field left out would hand one
+// profile another's cached program.
+TEST(SeccompCacheKey, EveryFieldChangesTheKey) {
+    using Change = std::function<void(spec::Seccomp&)>;
+    const std::vector<std::pair<const char*, Change>> changes{
+        {"defaultAction", [](spec::Seccomp& p) { p.defaultAction = "SCMP_ACT_KILL"; }},
+        {"defaultErrnoRet value", [](spec::Seccomp& p) { p.defaultErrnoRet = 38; }},
+        {"defaultErrnoRet unset", [](spec::Seccomp& p) { p.defaultErrnoRet.reset(); }},
+        {"architectures", [](spec::Seccomp& p) { p.architectures.pop_back(); }},
+        {"flags", [](spec::Seccomp& p) { p.flags.clear(); }},
+        {"listenerPath", [](spec::Seccomp& p) { p.listenerPath = "/run/notify.sock"; }},
+        {"listenerMetadata", [](spec::Seccomp& p) { p.listenerMetadata = "x"; }},
+        {"syscalls order", [](spec::Seccomp& p) { std::swap(p.syscalls[0], p.syscalls[1]); }},
+        {"names", [](spec::Seccomp& p) { p.syscalls[0].names[1] = "close"; }},
+        {"names split", [](spec::Seccomp& p) { p.syscalls[0].names = {"readwrite"}; }},
+        {"action", [](spec::Seccomp& p) { p.syscalls[0].action = "SCMP_ACT_LOG"; }},
+        {"errnoRet", [](spec::Seccomp& p) { p.syscalls[0].errnoRet = 0; }},
+        {"args.index", [](spec::Seccomp& p) { p.syscalls[1].args[0].index = 1; }},
+        {"args.value", [](spec::Seccomp& p) { p.syscalls[1].args[0].value = 9; }},
+        {"args.valueTwo", [](spec::Seccomp& p) { p.syscalls[1].args[0].valueTwo = 8; }},
+        {"args.op", [](spec::Seccomp& p) { p.syscalls[1].args[0].op = "SCMP_CMP_NE"; }},
+        {"args added", [](spec::Seccomp& p) { p.syscalls[0].args.push_back({0, 0, 0, "SCMP_CMP_EQ"}); }},
+        {"a rule moved its name", [](spec::Seccomp& p) {
+             p.syscalls[0].names.pop_back();
+             p.syscalls[1].names.insert(p.syscalls[1].names.begin(), "write");
+         }},
+    };
+    const std::string base = seccomp_cache_key(key_test_profile());
+    for (const auto& [what, change] : changes) {
+        spec::Seccomp p = key_test_profile();
+        change(p);
+        EXPECT_NE(seccomp_cache_key(p), base) << what;
+    }
 }
 
 class SeccompCacheDir : public ::testing::Test {
