@@ -68,24 +68,33 @@ run_ctest() {
   fi
 }
 
+# add_counts LOG PREFIX: finds the last line of LOG that is PREFIX then "N passed, N failed, N
+# skipped", sets the caller's p, f and s to those numbers and adds them to the totals; fails
+# when LOG has no such line.
+add_counts() {
+  local line
+  # Not anchored at the end: the VM's serial console ends its lines with \r.
+  line=$(grep -E "^$2[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" "$1" | tail -n 1)
+  [[ -n $line ]] || return 1
+  read -r p f s < <(sed -E "s/^$2([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\\1 \\2 \\3/" <<<"$line")
+  passed=$((passed + p))
+  failed=$((failed + f))
+  skipped=$((skipped + s))
+}
+
 # run_vm_lane: scripts/vm-test.sh on the release build; adds the counts of its last line,
 # "vm tests: N passed, N failed, N skipped" (tests/vm/run-vm-tests.sh), and its wall time.
 run_vm_lane() {
   local log=$logs/vm-lane.log t0=$SECONDS
   HRUN_BUILD_DIR=$release_dir scripts/vm-test.sh 2>&1 | tee "$log"
-  local rc=${PIPESTATUS[0]} wall line p f s
+  local rc=${PIPESTATUS[0]} wall p f s
   wall=$((SECONDS - t0))
   echo "vm lane wall time: $wall s"
-  line=$(grep -E '^vm tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -n 1)
-  if [[ -z $line ]]; then
+  if ! add_counts "$log" 'vm tests: '; then
     summary+=("vm lane: no test results (vm-test.sh exit $rc after $wall s)")
     step_failed "vm lane: the VM stopped before reporting results (vm-test.sh exit $rc)"
     return
   fi
-  read -r p f s < <(sed -E 's/^vm tests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/' <<<"$line")
-  passed=$((passed + p))
-  failed=$((failed + f))
-  skipped=$((skipped + s))
   summary+=("vm lane (cgroup v2 + AppArmor): $p passed, $f failed, $s skipped in $wall s")
   if ((f > 0)); then
     problems+=("vm lane: failed:")
@@ -113,16 +122,11 @@ run_engines() {
   rc=${PIPESTATUS[0]}
   wall=$((SECONDS - t0))
   echo "engines wall time: $wall s"
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1)
-  if [[ -z $line ]]; then
+  if ! add_counts "$log" ''; then
     summary+=("engines: no results (run-all.sh exit $rc after $wall s)")
     step_failed "engines: run-all.sh stopped before its summary (exit $rc; 124 = timed out)"
     return
   fi
-  read -r p f s < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/' <<<"$line")
-  passed=$((passed + p))
-  failed=$((failed + f))
-  skipped=$((skipped + s))
   summary+=("engines (hrun): $p passed, $f failed, $s skipped in $wall s")
   line=$(grep -E '^runc \(reference' "$log" | tail -n 1)
   [[ -n $line ]] && summary+=("engines (runc reference, not counted): ${line#*: }")

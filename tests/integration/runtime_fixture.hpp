@@ -1,4 +1,4 @@
-// What the lifecycle-level tests (robustness, exec hygiene, hooks, console) share: a
+// What the lifecycle-level tests (robustness, exec hygiene, hooks, console, capabilities) share: a
 // ContainerTest that drives hrun subcommands against its own state root and force-deletes
 // whatever a failed assertion left, plus readers of a host process's namespaces, cgroups and
 // status fields.

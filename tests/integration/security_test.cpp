@@ -8,47 +8,10 @@
 #include <fstream>
 
 #include "harness.hpp"
+#include "runtime_fixture.hpp"
 
 namespace hrun::itest {
 namespace {
-
-// Capability numbers from the kernel's UAPI header, independent of hrun's own name table.
-const std::map<std::string, int>& capability_numbers() {
-    static const std::map<std::string, int> caps = {
-        {"CAP_CHOWN", CAP_CHOWN},
-        {"CAP_DAC_OVERRIDE", CAP_DAC_OVERRIDE},
-        {"CAP_DAC_READ_SEARCH", CAP_DAC_READ_SEARCH},
-        {"CAP_FOWNER", CAP_FOWNER},
-        {"CAP_FSETID", CAP_FSETID},
-        {"CAP_KILL", CAP_KILL},
-        {"CAP_SETGID", CAP_SETGID},
-        {"CAP_SETUID", CAP_SETUID},
-        {"CAP_SETPCAP", CAP_SETPCAP},
-        {"CAP_NET_BIND_SERVICE", CAP_NET_BIND_SERVICE},
-        {"CAP_NET_RAW", CAP_NET_RAW},
-        {"CAP_SYS_CHROOT", CAP_SYS_CHROOT},
-        {"CAP_SYS_ADMIN", CAP_SYS_ADMIN},
-        {"CAP_MKNOD", CAP_MKNOD},
-        {"CAP_AUDIT_WRITE", CAP_AUDIT_WRITE},
-    };
-    return caps;
-}
-
-// The /proc/self/status hex string for a list of capability names.
-std::string mask_of(const json& names) {
-    uint64_t mask = 0;
-    for (const auto& n : names) {
-        auto it = capability_numbers().find(n.get<std::string>());
-        if (it == capability_numbers().end()) {
-            ADD_FAILURE() << "test table lacks " << n;
-            continue;
-        }
-        mask |= uint64_t{1} << it->second;
-    }
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(mask));
-    return hex;
-}
 
 using Capabilities = ContainerTest;
 
@@ -57,11 +20,11 @@ TEST_F(Capabilities, DefaultSetsAreTheConfiguredOnes) {
     ASSERT_TRUE(caps.is_object()) << bundle().config.dump(2);
     RunResult r = bundle().probe({});
     ASSERT_EQ(r.status, 0) << r.describe();
-    EXPECT_EQ(r.fact("cap.bnd"), mask_of(caps.value("bounding", json::array()))) << r.describe();
-    EXPECT_EQ(r.fact("cap.eff"), mask_of(caps.value("effective", json::array()))) << r.describe();
-    EXPECT_EQ(r.fact("cap.prm"), mask_of(caps.value("permitted", json::array()))) << r.describe();
-    EXPECT_EQ(r.fact("cap.inh"), mask_of(caps.value("inheritable", json::array()))) << r.describe();
-    EXPECT_EQ(r.fact("cap.amb"), mask_of(caps.value("ambient", json::array()))) << r.describe();
+    EXPECT_EQ(r.fact("cap.bnd"), capability_mask(caps.value("bounding", json::array()))) << r.describe();
+    EXPECT_EQ(r.fact("cap.eff"), capability_mask(caps.value("effective", json::array()))) << r.describe();
+    EXPECT_EQ(r.fact("cap.prm"), capability_mask(caps.value("permitted", json::array()))) << r.describe();
+    EXPECT_EQ(r.fact("cap.inh"), capability_mask(caps.value("inheritable", json::array()))) << r.describe();
+    EXPECT_EQ(r.fact("cap.amb"), capability_mask(caps.value("ambient", json::array()))) << r.describe();
     // The hardened default must not hand out CAP_SYS_ADMIN.
     EXPECT_EQ(std::stoull(r.fact("cap.bnd"), nullptr, 16) & (uint64_t{1} << CAP_SYS_ADMIN), 0u);
 }
