@@ -38,10 +38,11 @@ void to_json(nlohmann::json& j, const ContainerState& s) {
     };
 }
 
-void from_json(const nlohmann::json& j, ContainerState& s) {
+void from_json(const nlohmann::json& j, ContainerState& out) {
     if (!j.is_object())
         throw nlohmann::json::type_error::create(302, "state must be an object", &j);
-    s = ContainerState{};
+    // Read into a fresh state: nothing of what `out` held survives, and a throw leaves it as it was.
+    ContainerState s;
     j.at("id").get_to(s.id);
     j.at("pid").get_to(s.pid);
     optional_field(j, "ociVersion", s.oci_version);
@@ -67,6 +68,7 @@ void from_json(const nlohmann::json& j, ContainerState& s) {
         s.extra = *it;
     }
     optional_field(j, "policy", s.policy);
+    out = std::move(s);
 }
 
 }  // namespace hrun::state
