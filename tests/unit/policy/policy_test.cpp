@@ -81,7 +81,8 @@ spec::Seccomp profile_from_json(const std::vector<std::string>& bounding) {
 TEST(DefaultSeccompProfile, TheBuiltInTableIsTheJsonProfile) {
     // Every capability any whenCapability or unlessCapability names, and then some.
     std::vector<std::string> all = kDefaultBounding;
-    for (const auto& entry : profile_json()["syscalls"])
+    const nlohmann::json doc = profile_json();  // kept: a loop over a temporary's member would dangle
+    for (const auto& entry : doc["syscalls"])
         for (const char* key : {"whenCapability", "unlessCapability"})
             for (const auto& cap : entry.value(key, nlohmann::json::array())) all.push_back(cap.get<std::string>());
     for (const auto& bounding : {std::vector<std::string>{}, kDefaultBounding, all,
