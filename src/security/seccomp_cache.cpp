@@ -86,10 +86,6 @@ void evict_if_full(int dirfd) {
     for (const std::string& name : names) ::unlinkat(dirfd, name.c_str(), 0);
 }
 
-}  // namespace
-
-namespace {
-
 // "<length>:<bytes>": no string can be mistaken for the end of another or for a separator.
 void put_text(std::string& out, std::string_view s) {
     out += std::to_string(s.size());

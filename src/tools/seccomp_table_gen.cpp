@@ -22,10 +22,13 @@ struct BadProfile {
     std::string reason;
 };
 
+// The JSON path of `key` inside the object at `path` ("" is the top).
+std::string member(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
 void only_keys(const json& object, const std::string& path, const std::set<std::string>& known) {
     if (!object.is_object()) throw BadProfile{path, "must be an object"};
     for (const auto& [key, value] : object.items())
-        if (!known.count(key)) throw BadProfile{path + "." + key, "unknown key"};
+        if (!known.count(key)) throw BadProfile{member(path, key), "unknown key"};
 }
 
 std::string literal(const json& v, const std::string& path) {
@@ -40,16 +43,18 @@ std::string literal(const json& v, const std::string& path) {
 }
 
 uint64_t number(const json& v, const std::string& path, uint64_t max) {
-    if (!v.is_number_unsigned() || v.get<uint64_t>() > max) throw BadProfile{path, "must be a number from 0 to " + std::to_string(max)};
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > max)
+        throw BadProfile{path, "must be a number from 0 to " + std::to_string(max)};
     return v.get<uint64_t>();
 }
+
 
 // A named array of string literals, or "{}" for an absent or empty list.
 std::string string_array(std::ostream& decls, const json& parent, const char* key, const std::string& path,
                          const std::string& name) {
     if (!parent.contains(key)) return "{}";
     const json& list = parent.at(key);
-    const std::string here = path + "." + key;
+    const std::string here = member(path, key);
     if (!list.is_array()) throw BadProfile{here, "must be an array"};
     if (list.empty()) return "{}";
     decls << "constexpr const char* " << name << "[] = {";
@@ -61,13 +66,14 @@ std::string string_array(std::ostream& decls, const json& parent, const char* ke
 
 std::string errno_fields(const json& parent, const char* key, const std::string& path) {
     if (!parent.contains(key)) return "false, 0";
-    return "true, " + std::to_string(number(parent.at(key), path + "." + key, UINT32_MAX));
+    return "true, " + std::to_string(number(parent.at(key), member(path, key), UINT32_MAX));
 }
 
 std::string generate(const json& profile) {
     only_keys(profile, "", {"comment", "defaultAction", "defaultErrnoRet", "architectures", "flags", "syscalls"});
     if (!profile.contains("defaultAction")) throw BadProfile{"defaultAction", "missing"};
-    if (!profile.contains("syscalls") || !profile["syscalls"].is_array()) throw BadProfile{"syscalls", "must be an array"};
+    if (!profile.contains("syscalls") || !profile["syscalls"].is_array())
+        throw BadProfile{"syscalls", "must be an array"};
 
     std::ostringstream decls, rules;
     const json& syscalls = profile["syscalls"];
