@@ -20,7 +20,7 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, Outcome& outco
     // swallow the container id and the command that follow it (`exec --cap CAP_X ID sh`).
     cmd->add_option("-e,--env", r.env, "set an environment variable (KEY=VALUE), repeatable")
         ->allow_extra_args(false)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    cmd->add_option("-u,--user", r.user, "UID[:GID]");
+    cmd->add_option("-u,--user", r.user, "UID[:GID] or NAME[:GROUP] (names from the container's /etc/passwd and /etc/group)");
     cmd->add_option("-g,--additional-gids", r.additional_gids, "an additional group id, repeatable")
         ->allow_extra_args(false)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     cmd->add_option("-c,--cap", r.caps, "add a capability (CAP_...), repeatable")

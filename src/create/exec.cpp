@@ -12,7 +12,9 @@
 #include "create/spawn.hpp"
 #include "create/supervise.hpp"
 #include "linux/procfs.hpp"
+#include "linux/root_file.hpp"
 #include "policy/policy.hpp"
+#include "process/users.hpp"
 #include "security/seccomp_cache.hpp"
 #include "spec/spec_io.hpp"
 #include "state/state.hpp"
@@ -52,9 +54,23 @@ void set_env(std::vector<std::string>& env, const std::string& entry) {
     env.push_back(entry);
 }
 
+// --additional-gids values, each an id in 0..4294967294.
+Result<std::vector<uint32_t>> parse_additional_gids(const std::vector<std::string>& values) {
+    std::vector<uint32_t> gids;
+    for (const auto& value : values) {
+        auto gid = process::parse_id(value);
+        if (!gid)
+            return fail("--additional-gids", "\"" + value + "\" is not a valid gid (ids are 0 to " +
+                                                 std::to_string(process::kMaxId) + ")");
+        gids.push_back(*gid);
+    }
+    return gids;
+}
+
 // The process to exec: --process as given, else the container's own process with the flags'
-// changes (runc's rules).
-Result<spec::Process> exec_process_spec(const ExecRequest& r, const state::ContainerState& st) {
+// changes (runc's rules). Names in --user are looked up through `read` in the container's files.
+Result<spec::Process> exec_process_spec(const ExecRequest& r, const state::ContainerState& st,
+                                        const process::ContainerFileReader& read) {
     if (!r.process_file.empty()) return parse_process(HRUN_TRY(read_all(r.process_file)));
     spec::Process p = st.init_process.is_object() ? HRUN_TRY(parse_process(st.init_process.dump()))
                                                   : spec::Process{};
@@ -64,13 +80,10 @@ Result<spec::Process> exec_process_spec(const ExecRequest& r, const state::Conta
     p.consoleSize.reset();
     if (!r.cwd.empty()) p.cwd = r.cwd;
     for (const auto& e : r.env) set_env(p.env, e);
-    if (!r.user.empty()) {
-        auto colon = r.user.find(':');
-        p.user.uid = static_cast<uint32_t>(std::stoul(r.user.substr(0, colon)));
-        if (colon != std::string::npos) p.user.gid = static_cast<uint32_t>(std::stoul(r.user.substr(colon + 1)));
-        p.user.additionalGids.clear();
-    }
-    if (!r.additional_gids.empty()) p.user.additionalGids = r.additional_gids;
+    if (!r.user.empty()) HRUN_TRY(process::apply_user_flag(r.user, "--user", p.user, read));
+    // Added to the groups of a --user name (or the process's own when --user is not given), as
+    // runc appends them.
+    for (uint32_t gid : HRUN_TRY(parse_additional_gids(r.additional_gids))) p.user.additionalGids.push_back(gid);
     if (!r.caps.empty()) {
         auto& c = p.capabilities ? *p.capabilities : p.capabilities.emplace();
         for (const auto& cap : r.caps)
@@ -119,8 +132,18 @@ Result<int> exec_in_container(const ExecRequest& request) {
         return fail("", "cannot exec in container \"" + request.id + "\" that is " +
                             std::string(state::status_name(status)));
 
+    // The container's files (/etc/passwd for --user NAME and HOME) are read in its own root, as
+    // its init sees it: /proc/<pid>/root, resolved in that root and in its mount namespace.
+    UniqueFd container_root = HRUN_TRY(os::open_process_root(procfd.get(), st.pid));
+    const process::ContainerFileReader read_container_file = [&](const char* relpath) {
+        return os::read_file_in_root(procfd.get(), container_root.get(), relpath);
+    };
+
     spec::Spec spec = HRUN_TRY(spec::load_spec(st.config_path));
-    spec.process = HRUN_TRY(exec_process_spec(request, st));
+    spec.process = HRUN_TRY(exec_process_spec(request, st, read_container_file));
+    // The config passed validation at create; the process may be new (--process, flags): it is
+    // held to the same rules, ids in 0..4294967294 first of all.
+    HRUN_TRY(spec::validate_spec(spec));
     // The container's policy fills the same defaults in (the default seccomp profile above all),
     // or an exec'd process would escape what confines the container's init.
     policy::Policy container_policy = policy::Policy::Oci;
@@ -139,6 +162,7 @@ Result<int> exec_in_container(const ExecRequest& request) {
     options.id = st.id;
     options.bundle = st.bundle;
     options.preserve_fds = request.preserve_fds;
+    options.root_fd = container_root.get();
     options.seccomp_cache_dir = security::SeccompCache::default_dir();
     ContainerPlan plan = HRUN_TRY(prepare_joining(std::move(spec), options, std::move(cgroup)));
     dir.release();  // the namespaces are pinned by their fds now

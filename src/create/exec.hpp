@@ -20,8 +20,8 @@ struct ExecRequest {
     std::optional<bool> tty;
     std::string cwd;
     std::vector<std::string> env;   // KEY=VALUE, replacing or adding
-    std::string user;               // "uid[:gid]"
-    std::vector<uint32_t> additional_gids;
+    std::string user;               // UID[:GID] or NAME[:GROUP] (process::apply_user_flag)
+    std::vector<std::string> additional_gids;  // ids, checked by exec_in_container
     std::vector<std::string> caps;  // added to bounding, effective and permitted
     bool no_new_privs = false;
     std::string apparmor;

@@ -152,7 +152,7 @@ Result<ContainerPlan> prepare_joining(spec::Spec spec, const CreateOptions& opti
     plan.cgroup = std::move(cgroup);
     plan.wait_for_cgroup = plan.cgroup && plan.cgroup->clone_into_fd() < 0;
 
-    process::ProcessOptions process_options{options.preserve_fds, options.bundle};
+    process::ProcessOptions process_options{options.preserve_fds, options.bundle, options.root_fd};
     plan.process = HRUN_TRY(process::plan_process(spec, process_options, plan.host));
     if (spec.linux && spec.linux->seccomp)
         plan.seccomp = HRUN_TRY(compile_seccomp(*spec.linux->seccomp, options.seccomp_cache_dir));

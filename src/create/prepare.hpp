@@ -26,6 +26,8 @@ struct CreateOptions {
     std::string bundle;     // absolute
     bool no_pivot = false;
     int preserve_fds = 0;
+    // exec: the running container's root (process::ProcessOptions::root_fd); -1 otherwise.
+    int root_fd = -1;
     bool systemd_cgroup = false;  // cgroupsPath is "slice:prefix:name"
     // Where compiled seccomp programs are cached (security::SeccompCache); empty: compile
     // every time.

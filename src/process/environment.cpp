@@ -1,53 +1,15 @@
 // process.env: the environment the container process is exec'd with.
-#include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <charconv>
-#include <cstring>
 #include <unordered_map>
 
 #include "hrun/fd.hpp"
+#include "linux/procfs.hpp"
+#include "linux/root_file.hpp"
 #include "process/process_internal.hpp"
+#include "process/users.hpp"
 
 namespace hrun::process {
 
 namespace {
-
-// An /etc/passwd larger than this is not a passwd file worth trusting for a HOME value.
-constexpr std::size_t kMaxPasswdSize = 4 << 20;
-
-// Reads <rootfs>/etc/passwd without letting the container's symlinks lead outside its rootfs
-// (RESOLVE_IN_ROOT) and without blocking on a FIFO planted there. The rootfs belongs to the
-// image, not to us: any failure just means "no passwd file".
-std::optional<std::string> read_container_passwd(const std::string& rootfs) {
-    UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root) return std::nullopt;
-    struct open_how how;
-    std::memset(&how, 0, sizeof how);
-    how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    UniqueFd fd(
-        static_cast<int>(::syscall(SYS_openat2, root.get(), "etc/passwd", &how, sizeof how)));
-    if (!fd) return std::nullopt;
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-        static_cast<std::size_t>(st.st_size) > kMaxPasswdSize)
-        return std::nullopt;
-    std::string text;
-    char buf[8192];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return std::nullopt;
-        if (n == 0) break;
-        text.append(buf, static_cast<std::size_t>(n));
-        if (text.size() > kMaxPasswdSize) return std::nullopt;
-    }
-    return text;
-}
 
 std::string rootfs_path(const spec::Spec& spec, const ProcessOptions& options) {
     if (!spec.root || spec.root->path.empty()) return {};
@@ -57,10 +19,27 @@ std::string rootfs_path(const spec::Spec& spec, const ProcessOptions& options) {
 }
 
 // runc's rule: HOME is the user's home in the container's /etc/passwd, "/" when there is none.
-std::string home_for(const spec::Spec& spec, const ProcessOptions& options, uid_t uid) {
-    const std::string rootfs = rootfs_path(spec, options);
-    if (rootfs.empty()) return "/";
-    auto passwd = read_container_passwd(rootfs);
+// The file belongs to the image (or to the running container, for exec): a missing, odd or
+// hostile one (a device, a FIFO, a symlink out, a huge file) just means "no passwd file".
+std::string home_for(const spec::Spec& spec, const ProcessOptions& options, int procfd, uid_t uid) {
+    UniqueFd own_root;
+    int root = options.root_fd;
+    if (root < 0) {
+        const std::string rootfs = rootfs_path(spec, options);
+        if (rootfs.empty()) return "/";
+        auto dir = os::open_root_dir(rootfs);
+        if (!dir) return "/";
+        own_root = std::move(*dir);
+        root = own_root.get();
+    }
+    UniqueFd own_proc;
+    if (procfd < 0) {
+        auto proc = os::open_verified_procfs();
+        if (!proc) return "/";
+        own_proc = std::move(*proc);
+        procfd = own_proc.get();
+    }
+    auto passwd = os::read_file_in_root(procfd, root, "etc/passwd");
     if (!passwd) return "/";
     return home_from_passwd(*passwd, uid).value_or("/");
 }
@@ -68,33 +47,13 @@ std::string home_for(const spec::Spec& spec, const ProcessOptions& options, uid_
 }  // namespace
 
 std::optional<std::string> home_from_passwd(std::string_view passwd, uid_t uid) {
-    // name:password:uid:gid:gecos:home:shell
-    while (!passwd.empty()) {
-        std::size_t eol = passwd.find('\n');
-        std::string_view line = passwd.substr(0, eol);
-        passwd = eol == std::string_view::npos ? std::string_view{} : passwd.substr(eol + 1);
-
-        std::string_view fields[7];
-        std::size_t count = 0;
-        while (count < 7) {
-            std::size_t colon = line.find(':');
-            fields[count++] = line.substr(0, colon);
-            if (colon == std::string_view::npos) break;
-            line.remove_prefix(colon + 1);
-        }
-        if (count < 6) continue;
-        const std::string_view id = fields[2];
-        unsigned long value = 0;
-        auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
-        if (id.empty() || ec != std::errc{} || end != id.data() + id.size()) continue;
-        if (value != uid) continue;
-        if (fields[5].empty()) return std::nullopt;
-        return std::string(fields[5]);
-    }
-    return std::nullopt;
+    auto entry = find_user(passwd, static_cast<uint32_t>(uid));
+    if (!entry || entry->home.empty()) return std::nullopt;
+    return std::move(entry->home);
 }
 
-Status plan_environment(const spec::Spec& spec, const ProcessOptions& options, ProcessPlan& plan) {
+Status plan_environment(const spec::Spec& spec, const ProcessOptions& options, int procfd,
+                        ProcessPlan& plan) {
     std::vector<std::string> env;
     std::unordered_map<std::string, std::size_t> position;  // name -> index in env
     const auto& entries = spec.process->env;
@@ -113,7 +72,7 @@ Status plan_environment(const spec::Spec& spec, const ProcessOptions& options, P
         else
             env[it->second] = entry;  // a repeated name: the last value wins
     }
-    if (!position.contains("HOME")) env.push_back("HOME=" + home_for(spec, options, plan.uid));
+    if (!position.contains("HOME")) env.push_back("HOME=" + home_for(spec, options, procfd, plan.uid));
     if (auto it = position.find("PATH"); it != position.end()) {
         plan.path_search = env[it->second].substr(5);
     } else {

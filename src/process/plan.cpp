@@ -47,7 +47,7 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const ProcessOptions& o
     plan.preserve_fds = options.preserve_fds;
     HRUN_TRY(plan_command(*spec.process, plan));
     HRUN_TRY(plan_credentials(spec, host, plan));
-    HRUN_TRY(plan_environment(spec, options, plan));  // after credentials: HOME needs the uid
+    HRUN_TRY(plan_environment(spec, options, host.proc.get(), plan));  // after credentials: HOME needs the uid
     HRUN_TRY(plan_capabilities(*spec.process, host, plan));
     HRUN_TRY(plan_limits(spec, plan));
     HRUN_TRY(plan_lsm(*spec.process, host, plan));

@@ -21,6 +21,9 @@ namespace hrun::process {
 struct ProcessOptions {
     int preserve_fds = 0;  // fds 3..3+N-1 stay open across exec
     std::string bundle;    // a relative root.path is below it (HOME lookup in /etc/passwd)
+    // The root the container's /etc/passwd is read from, when the container runs already (exec:
+    // its init's /proc/<pid>/root); -1: root.path, before the container exists. Not owned.
+    int root_fd = -1;
 };
 
 Result<ProcessPlan> plan_process(const spec::Spec& spec, const ProcessOptions& options,

@@ -25,8 +25,10 @@ inline constexpr const char* kDefaultPath =
 // process.args, process.cwd.
 Status plan_command(const spec::Process& process, ProcessPlan& plan);
 // process.env, deduplicated (the last value of a name wins, at its first position), with HOME
-// and PATH added when absent. Needs plan.uid for the HOME lookup.
-Status plan_environment(const spec::Spec& spec, const ProcessOptions& options, ProcessPlan& plan);
+// and PATH added when absent. Needs plan.uid for the HOME lookup, which reads the container's
+// /etc/passwd through the verified procfs `procfd` (-1: opens one).
+Status plan_environment(const spec::Spec& spec, const ProcessOptions& options, int procfd,
+                        ProcessPlan& plan);
 // process.user.
 Status plan_credentials(const spec::Spec& spec, const os::HostContext& host, ProcessPlan& plan);
 // process.capabilities, process.noNewPrivileges.

@@ -143,16 +143,18 @@ Status id_mappings(std::string_view field, std::span<const IdMapping> maps) {
     // The kernel takes at most 340 lines in uid_map/gid_map (since Linux 4.15).
     if (maps.size() > 340)
         return fail(std::string(field), "has " + std::to_string(maps.size()) + " entries; the kernel accepts at most 340");
-    constexpr uint64_t id_space = uint64_t{1} << 32;
+    // The kernel refuses an extent that reaches 4294967295 ((uid_t)-1, "no id"): the last id a
+    // map may hold is 4294967294.
+    constexpr uint64_t id_end = 4294967295;
     for (std::size_t i = 0; i < maps.size(); ++i) {
         const IdMapping& m = maps[i];
         if (m.size == 0) return fail(at(field, i, "size"), "must be greater than 0");
-        if (uint64_t{m.containerID} + m.size > id_space)
+        if (uint64_t{m.containerID} + m.size > id_end)
             return fail(at(field, i), "container ids " + std::to_string(m.containerID) + "+" + std::to_string(m.size) +
-                                          " go past 4294967295");
-        if (uint64_t{m.hostID} + m.size > id_space)
+                                          " go past 4294967294");
+        if (uint64_t{m.hostID} + m.size > id_end)
             return fail(at(field, i),
-                        "host ids " + std::to_string(m.hostID) + "+" + std::to_string(m.size) + " go past 4294967295");
+                        "host ids " + std::to_string(m.hostID) + "+" + std::to_string(m.size) + " go past 4294967294");
         for (std::size_t j = 0; j < i; ++j) {
             const IdMapping& o = maps[j];
             if (overlaps(m.containerID, m.size, o.containerID, o.size))

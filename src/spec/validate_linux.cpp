@@ -85,6 +85,11 @@ Status devices(const std::vector<Device>& list) {
         }
         if (d.fileMode && *d.fileMode > 07777)
             return fail(at(base, i, "fileMode"), octal(*d.fileMode) + " exceeds 07777");
+        // chown(2) reads 4294967295 as "leave unchanged": the node would stay root's.
+        if (d.uid && *d.uid == 4294967295u)
+            return fail(at(base, i, "uid"), "4294967295 is (uid_t)-1, which chown reads as \"unchanged\"; ids are 0 to 4294967294");
+        if (d.gid && *d.gid == 4294967295u)
+            return fail(at(base, i, "gid"), "4294967295 is (gid_t)-1, which chown reads as \"unchanged\"; ids are 0 to 4294967294");
     }
     return ok();
 }

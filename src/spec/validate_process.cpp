@@ -35,7 +35,19 @@ Status terminal(const Process& p) {
     return ok();
 }
 
+// (uid_t)-1 and (gid_t)-1 mean "leave unchanged" to setresuid/setresgid/setgroups' callers: a
+// process asked to be 4294967295 would stay root.
+constexpr uint32_t kUnchangedId = 4294967295u;
+
+std::string unusable_id(std::string_view type) {
+    return "4294967295 is (" + std::string(type) + ")-1, which the kernel reads as \"unchanged\"; ids are 0 to 4294967294";
+}
+
 Status user(const User& u) {
+    if (u.uid == kUnchangedId) return fail("process.user.uid", unusable_id("uid_t"));
+    if (u.gid == kUnchangedId) return fail("process.user.gid", unusable_id("gid_t"));
+    for (std::size_t i = 0; i < u.additionalGids.size(); ++i)
+        if (u.additionalGids[i] == kUnchangedId) return fail(at("process.user.additionalGids", i), unusable_id("gid_t"));
     if (u.umask && *u.umask > 0777)
         return fail("process.user.umask", octal(*u.umask) + " exceeds 0777");
     return ok();
