@@ -242,6 +242,18 @@ check_setuid_nnp() {
   else result=blocked; detail="euid stays 1000 (without noNewPrivileges: euid ${control:-?})"; fi
 }
 
+# (uid_t)-1 as the process's uid and gid: setresuid/setresgid read it as "unchanged", so a runtime
+# that passes it on leaves the process root.
+check_uid_minus_one() {
+  local bundle euid
+  bundle=$(new_bundle "$1" uidm1 '.process.user = {uid: 4294967295, gid: 4294967295}')
+  run_in "$1" "$bundle" /bin/hrun-probe
+  euid=$(value euid)
+  if [[ $euid == 0 ]]; then result=ESCAPED; detail="uid 4294967295 ran with euid 0"
+  elif [[ -z $euid && $status != 0 ]]; then result=blocked; detail="refused: $(oneline "$out")"
+  else result=blocked; detail="ran with euid $euid"; fi
+}
+
 # CVE-2024-21626: a descriptor of the runtime leaked into the container as its working directory.
 check_cwd_leak() {
   local rt=$1 n bundle refused=0 inside=0 leaked=""
@@ -348,8 +360,8 @@ check_exec_exe_overwrite() {
 
 checks=(mount userns core_pattern sysrq_trigger mknod_block shocker init_module finit_module bpf
         perf_event_open keyctl host_pids_hidden raw_socket exec_exe_overwrite cwd_leak
-        mount_symlink masked_symlink cgroup_v1_mount release_agent setuid_nnp readonly_rootfs
-        fork_bomb memory_bomb)
+        mount_symlink masked_symlink cgroup_v1_mount release_agent setuid_nnp uid_minus_one
+        readonly_rootfs fork_bomb memory_bomb)
 
 declare -A table
 passed=0
