@@ -7,6 +7,7 @@
 #
 # Variants: plain (the `hrun spec` config), userns (a user namespace mapping 0 -> 100000, size
 # 65536, rootfs chowned to match), seccomp (an allowlist of ~340 syscalls, default EPERM).
+# Then `exec` of `true` in a running container, and the cost of hrun's sealed re-exec alone.
 # Prints median and p10-p90 wall time in ms, the hrun/crun and hrun/runc ratios of medians,
 # the peak RSS of each runtime process (GNU time), and the Google Benchmark results when
 # build/bench/hrun_bench exists. The tables are markdown, ready for the README.
@@ -230,6 +231,72 @@ for v in "${variants[@]}"; do
   for rt in "${runtimes[@]:1}"; do line+=" $(ratio "$v" "$rt") |"; done
   echo "$line"
 done
+
+# ---- exec: a process started in a running container ------------------------------------------
+# `exec` enters a pid namespace the container's processes can see, so hrun runs it from a sealed
+# memfd copy of itself (src/linux/sealed_exe.hpp), as runc does: its time includes the copy and
+# the re-exec. The step alone: `exec` of a container that does not exist (copy, re-exec, then the
+# lookup fails) against `state` of one (the same lookup, no re-exec).
+exec_runs=$(( runs < 100 ? runs : 100 ))
+declare -A exec_cell exec_ready
+: >"$tmp/step-sealed"; : >"$tmp/step-plain"
+for rt in "${runtimes[@]}"; do
+  : >"$tmp/exec-$rt"
+  exec_cell[$rt]="n/a"
+  exec_ready[$rt]=0
+  ((usable[plain,$rt])) || continue
+  b=$tmp/bundle-exec-$rt
+  mkdir -p "$b"
+  jq '.process.args = ["/bin/sleep", "1000"]' "$tmp/bundle-plain-$rt/config.json" >"$b/config.json"
+  runtime_cmd "$rt"
+  if "${cmd[@]}" --root "$tmp/state-$rt" run --detach --bundle "$b" "exec-$rt-$$" \
+       </dev/null >/dev/null 2>&1; then
+    exec_ready[$rt]=1
+  else
+    exec_cell[$rt]="n/a (run --detach failed)"
+  fi
+done
+for ((i = 0; i < exec_runs; i++)); do
+  for rt in "${runtimes[@]}"; do
+    ((exec_ready[$rt])) || continue
+    runtime_cmd "$rt"
+    t0=${EPOCHREALTIME/./}
+    "${cmd[@]}" --root "$tmp/state-$rt" exec "exec-$rt-$$" /bin/true </dev/null >/dev/null 2>&1 &&
+      echo $((${EPOCHREALTIME/./} - t0)) >>"$tmp/exec-$rt"
+  done
+  runtime_cmd hrun
+  t0=${EPOCHREALTIME/./}
+  "${cmd[@]}" --root "$tmp/state-hrun" exec "no-such-$$" /bin/true </dev/null >/dev/null 2>&1 ||
+    echo $((${EPOCHREALTIME/./} - t0)) >>"$tmp/step-sealed"
+  t0=${EPOCHREALTIME/./}
+  "${cmd[@]}" --root "$tmp/state-hrun" state "no-such-$$" </dev/null >/dev/null 2>&1 ||
+    echo $((${EPOCHREALTIME/./} - t0)) >>"$tmp/step-plain"
+done
+for rt in "${runtimes[@]}"; do
+  runtime_cmd "$rt"
+  "${cmd[@]}" --root "$tmp/state-$rt" delete --force "exec-$rt-$$" >/dev/null 2>&1 || true
+  if ((exec_ready[$rt])) && s=$(stats "$tmp/exec-$rt") && [[ -n $s ]]; then
+    read -r med p10 p90 <<<"$s"
+    exec_cell[$rt]="$med ($p10–$p90)"
+  fi
+done
+
+echo
+echo "### \`exec\` of busybox \`true\` in a running container (plain variant)"
+echo
+echo "$exec_runs runs each, interleaved; median (p10–p90) in ms. hrun's includes its sealed copy and re-exec."
+echo
+header="|"; rule="|"; line="|"
+for rt in "${runtimes[@]}"; do header+=" $rt |"; rule+="---|"; line+=" ${exec_cell[$rt]} |"; done
+echo "$header"; echo "$rule"; echo "$line"
+if s1=$(stats "$tmp/step-sealed") && s2=$(stats "$tmp/step-plain") && [[ -n $s1 && -n $s2 ]]; then
+  read -r m1 _ _ <<<"$s1"
+  read -r m2 _ _ <<<"$s2"
+  echo
+  echo "The sealed copy and re-exec alone (hrun, median): \`exec\` of a missing container $m1 ms," \
+       "\`state\` of one $m2 ms: $(awk -v a="$m1" -v b="$m2" 'BEGIN { printf "%.2f", a - b }') ms" \
+       "($(stat -c %s "$hrun") bytes copied)."
+fi
 
 echo
 echo "### Peak RSS of the runtime process (KiB, GNU time %M, plain variant)"

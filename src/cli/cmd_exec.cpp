@@ -1,6 +1,7 @@
 // hrun exec [options] ID [COMMAND [ARG...]]: a new process in a running container.
 #include "cli/commands.hpp"
 #include "create/exec.hpp"
+#include "linux/sealed_exe.hpp"
 
 namespace hrun::cli {
 
@@ -41,6 +42,13 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, Outcome& outco
         a->positional = cmd->remaining();
         if (a->positional.empty()) {
             outcome.exit_code = report(Error{0, "", "exec needs a container id"});
+            return;
+        }
+        // The process exec forks joins the container's pid namespace, where the container's
+        // processes can reach our /proc/<pid>/exe: it must be a sealed copy (linux/sealed_exe.hpp).
+        // Before anything is opened, so the re-exec repeats nothing but the parsing.
+        if (auto sealed = os::ensure_sealed_exe("exec"); !sealed) {
+            outcome.exit_code = report(sealed.error());
             return;
         }
         auto& req = a->request;

@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "hrun/spec.hpp"
 #include "linux/log.hpp"
+#include "linux/sealed_exe.hpp"
 
 namespace hrun::cli {
 
@@ -43,6 +44,7 @@ std::string default_root() {
 
 int main(int argc, char** argv) {
     using namespace hrun::cli;
+    hrun::os::remember_invocation(argv);  // `exec`, and `run` in a shared pid namespace, re-exec sealed
     CLI::App app{"hrun: a minimal, hardened OCI container runtime", "hrun"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", version_text());

@@ -18,6 +18,7 @@
 #include "create/teardown.hpp"
 #include "linux/log.hpp"
 #include "linux/procfs.hpp"
+#include "linux/sealed_exe.hpp"
 #include "policy/userns_remap.hpp"
 #include "security/seccomp_cache.hpp"
 #include "spec/spec_io.hpp"
@@ -40,6 +41,13 @@ Status write_pid_file(const std::string& path, pid_t pid) {
         return fail("--pid-file", "cannot write \"" + path + "\"", err);
     }
     return ok();
+}
+
+bool shares_a_pid_namespace(const spec::Spec& spec) {
+    if (!spec.linux) return true;
+    for (const spec::Namespace& ns : spec.linux->namespaces)
+        if (ns.type == "pid") return !ns.path.empty();
+    return true;
 }
 
 namespace {
@@ -112,6 +120,8 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
 
     spec::Spec spec = HRUN_TRY(spec::load_spec(options.bundle + "/config.json"));  // 1. parse
     HRUN_TRY(spec::validate_spec(spec));                                             // 2. validate
+    // Before anything exists or is logged: the sealed copy starts the same command afresh.
+    if (shares_a_pid_namespace(spec)) HRUN_TRY(os::ensure_sealed_exe(exec_fifo ? "create" : "run"));
     const std::vector<policy::AppliedDefault> defaults =                               //    policy
         HRUN_TRY(policy::apply_policy(spec, request.policy, policy::detect_host_security()));
     if (!defaults.empty()) HRUN_TRY(spec::validate_spec(spec));

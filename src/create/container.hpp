@@ -9,6 +9,7 @@
 #include <string>
 
 #include "hrun/error.hpp"
+#include "hrun/spec.hpp"
 #include "policy/policy.hpp"
 
 namespace hrun::create {
@@ -25,6 +26,11 @@ struct ContainerRequest {
     policy::Policy policy = policy::Policy::Hardened;  // --policy
     std::string userns_remap;  // --userns-remap=USER[:GROUP] (policy/userns_remap.hpp); empty: off
 };
+
+// Whether the container process starts among processes of a container: no new pid namespace
+// (the host's, or the one hrun runs in) or one joined by path. Then `create`/`run` run from a
+// sealed copy of hrun (linux/sealed_exe.hpp); in a new pid namespace the child is alone.
+bool shares_a_pid_namespace(const spec::Spec& spec);
 
 // Writes `pid` to `path` through a temporary file renamed over it (engines poll for it).
 Status write_pid_file(const std::string& path, pid_t pid);

@@ -13,6 +13,9 @@
 #include <random>
 #include <vector>
 
+#include "hrun/fd.hpp"
+#include "linux/sealed_exe.hpp"
+
 namespace hrun::security {
 
 namespace {
@@ -30,13 +33,17 @@ bool take_u32(std::string_view& in, uint32_t& v) {
     return true;
 }
 
-// The identity of the running binary: a rebuilt or replaced hrun gets other keys.
+// The identity of the running binary: a rebuilt or replaced hrun gets other keys. A sealed
+// copy (linux/sealed_exe.hpp) is a new inode at every start but keeps the original's size and
+// mtime: those alone name it, or every `exec` would miss and add an entry.
 std::string binary_identity() {
     struct stat st {};
-    if (::stat("/proc/self/exe", &st) != 0) return "exe unknown";
-    return "exe " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + " size " +
-           std::to_string(st.st_size) + " mtime " + std::to_string(st.st_mtim.tv_sec) + "." +
-           std::to_string(st.st_mtim.tv_nsec);
+    UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+    if (!exe || ::fstat(exe.get(), &st) != 0) return "exe unknown";
+    const std::string times = " size " + std::to_string(st.st_size) + " mtime " +
+                              std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+    if (os::fd_is_sealed(exe.get())) return "sealed exe" + times;
+    return "exe " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + times;
 }
 
 std::string libseccomp_identity() {

