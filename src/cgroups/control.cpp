@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "cgroups/cgroups.hpp"
+#include "cgroups/freezer.hpp"
 #include "cgroups/fs.hpp"
 #include "cgroups/stat_files.hpp"
 
@@ -16,6 +17,7 @@ constexpr const char* kField = "linux.cgroupsPath";
 // Freezing and killing wait this long for the kernel: 500 steps of 10 ms.
 constexpr int kWaitSteps = 500;
 constexpr int kStepMs = 10;
+constexpr std::chrono::milliseconds kKillFreezeDeadline{200};
 
 struct Freezer {
     int fd = -1;
@@ -70,33 +72,37 @@ bool v1_state_is(int fd, std::string_view state) {
     return fs::read_at(fd, "freezer.state", text) == 0 && fs::trim(text) == state;
 }
 
-Status set_frozen(const Layout& layout, const std::vector<UniqueFd>& leaves, bool frozen) {
-    const Freezer fr = freezer_of(layout, leaves);
-    const char* what = frozen ? "freeze" : "thaw";
-    if (fr.version == 0) return fail(kField, std::string("cannot ") + what + ": no freezer on this host", ENOTSUP);
+FreezerFiles freezer_files(const Freezer& fr) {
+    FreezerFiles files;
+    files.version = fr.version;
+    const int fd = fr.fd;
     if (fr.version == 2) {
-        if (int err = fs::write_at(fr.fd, "cgroup.freeze", frozen ? "1" : "0"); err != 0)
-            return fail(kField, std::string("cannot ") + what + " the container (cgroup.freeze)", err);
-        if (!wait_for([&] { return v2_frozen_is(fr.fd, frozen); }))
-            return fail(kField, std::string("the container did not ") + what + " in time", ETIMEDOUT);
-        return ok();
+        files.request = [fd](std::string_view value) { return fs::write_at(fd, "cgroup.freeze", value); };
+        files.reached = [fd](bool frozen) -> std::optional<bool> {
+            std::string events;
+            if (fs::read_at(fd, "cgroup.events", events) != 0) return std::nullopt;
+            const auto values = parse_flat_keyed(events);
+            const auto it = values.find("frozen");
+            if (it == values.end()) return std::nullopt;
+            return it->second == (frozen ? 1u : 0u);
+        };
+    } else {
+        files.request = [fd](std::string_view value) { return fs::write_at(fd, "freezer.state", value); };
+        files.reached = [fd](bool frozen) -> std::optional<bool> {
+            std::string text;
+            if (fs::read_at(fd, "freezer.state", text) != 0) return std::nullopt;
+            return fs::trim(text) == (frozen ? "FROZEN" : "THAWED");
+        };
     }
-    const std::string_view state = frozen ? "FROZEN" : "THAWED";
-    if (int err = fs::write_at(fr.fd, "freezer.state", state); err != 0)
-        return fail(kField, std::string("cannot ") + what + " the container (freezer.state)", err);
-    // A v1 freeze can stall in FREEZING when a task is in an uninterruptible sleep; asking
-    // again makes the kernel retry the tasks it missed.
-    int step = 0;
-    const bool done = wait_for([&] {
-        if (v1_state_is(fr.fd, state)) return true;
-        if (++step % 20 == 0) fs::write_at(fr.fd, "freezer.state", state);
-        return false;
-    });
-    if (!done) {
-        if (frozen) fs::write_at(fr.fd, "freezer.state", "THAWED");
-        return fail(kField, std::string("the container did not ") + what + " in time", ETIMEDOUT);
-    }
-    return ok();
+    return files;
+}
+
+Status set_frozen(const Layout& layout, const std::vector<UniqueFd>& leaves, bool frozen,
+                  std::chrono::milliseconds deadline = kFreezeDeadline) {
+    const Freezer fr = freezer_of(layout, leaves);
+    if (fr.version == 0)
+        return fail(kField, std::string("cannot ") + (frozen ? "freeze" : "thaw") + ": no freezer on this host", ENOTSUP);
+    return drive_freezer(freezer_files(fr), frozen, deadline);
 }
 
 }  // namespace
@@ -143,7 +149,9 @@ Status Cgroup::kill_all() const {
     // thaw so that the killed tasks can die, and repeat until the cgroup is empty.
     const bool can_freeze = freezer_of(layout_, leaves_).version != 0;
     for (int round = 0; round < kWaitSteps; ++round) {
-        const bool frozen = can_freeze && set_frozen(layout_, leaves_, true).has_value();
+        // A freeze that cannot complete (a task in uninterruptible sleep) must not cost the
+        // full deadline every round: kill without it instead.
+        const bool frozen = can_freeze && set_frozen(layout_, leaves_, true, kKillFreezeDeadline).has_value();
         std::vector<pid_t> pids;
         const int err = fs::read_procs(fd, pids, true);
         for (pid_t pid : pids) ::kill(pid, SIGKILL);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "create/sync.hpp"
 
@@ -14,15 +15,9 @@ namespace hrun::create {
 
 namespace {
 
-// Dies with hrun until exec: a half-built container must not outlive the runtime that owns it.
-ChildStatus tie_to_parent(pid_t parent) noexcept {
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-        return child_fail("", "cannot set the parent death signal", errno);
-    // In a new pid namespace the parent is outside it and getppid() says 0; otherwise a
-    // different parent means hrun died before the prctl took effect. (If it dies later, the
-    // next sync message reads EOF and the child gives up there.)
-    pid_t ppid = ::getppid();
-    if (ppid != 0 && ppid != parent) ::_exit(1);
+ChildStatus tie_to_hrun(const ContainerPlan& plan, int sync_fd) noexcept {
+    if (int rc = tie_to_parent(sync_fd, plan.parent_pid); rc < 0)
+        return child_fail("", "cannot set the parent death signal", -rc);
     return child_ok();
 }
 
@@ -186,7 +181,9 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     // CVE-2019-5736) or our memory while we are still the runtime. execve resets it.
     if (::prctl(PR_SET_DUMPABLE, 0) != 0)
         return child_fail("", "cannot make the runtime process non-dumpable", errno);
-    HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));
+    // Dies with hrun until exec: a half-built container must not outlive the runtime that owns
+    // it. Again after the second fork and after every change of ids (namespaces.cpp).
+    HRUN_CHILD_TRY(tie_to_hrun(plan, sync_fd));
     reset_signals(plan.host.proc.get());
     if (plan.state_dir_fd >= 0) ::close(plan.state_dir_fd);
 
@@ -195,15 +192,19 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
             return child_fail("linux.cgroupsPath", "not placed in the cgroup", -rc);
     }
     const int procfd = plan.host.proc.get();
-    HRUN_CHILD_TRY(enter_namespaces(plan.ns, sync_fd, procfd));
-    if (plan.ns.second_fork) HRUN_CHILD_TRY(tie_to_parent(plan.parent_pid));
+    EarlyOpen rootfs_dir;
+    if (!plan.join_existing && plan.rootfs.rootfs_idmap.enabled) rootfs_dir.path = plan.rootfs.rootfs.c_str();
+    HRUN_CHILD_TRY(enter_namespaces(plan.ns, sync_fd, procfd, plan.parent_pid, &rootfs_dir));
+    if (plan.ns.second_fork) HRUN_CHILD_TRY(tie_to_hrun(plan, sync_fd));
     if (!plan.join_existing) HRUN_CHILD_TRY(configure_namespaces(plan.ns, procfd));
     if (!plan.join_existing) {
         CreateHooksStep hooks_step{&plan, sync_fd};
         PremadeMounts premade;
         HRUN_CHILD_TRY(receive_premade_mounts(plan, sync_fd, premade));
-        HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd, {run_create_hooks, &hooks_step}, premade.fds));
+        HRUN_CHILD_TRY(rootfs::setup_rootfs(plan.rootfs, procfd, {run_create_hooks, &hooks_step}, premade.fds,
+                                            std::exchange(rootfs_dir.fd, -1)));
     }
+    if (rootfs_dir.fd >= 0) ::close(rootfs_dir.fd);
     if (plan.terminal.enabled) HRUN_CHILD_TRY(hand_over_terminal(plan, sync_fd, procfd));
     HRUN_CHILD_TRY(process::prepare_process(plan.process, procfd));
     HRUN_CHILD_TRY(process::check_program(plan.process));

@@ -175,7 +175,13 @@ Status write_id_maps(const NamespacePlan& plan, int procfd, pid_t pid) {
 
 namespace {
 
-ChildStatus ask_for_id_maps(const NamespacePlan& plan, int sync_fd) noexcept {
+ChildStatus retie(int sync_fd, pid_t parent) noexcept {
+    if (int rc = tie_to_parent(sync_fd, parent); rc < 0)
+        return child_fail("", "cannot set the parent death signal", -rc);
+    return child_ok();
+}
+
+ChildStatus ask_for_id_maps(const NamespacePlan& plan, int sync_fd, pid_t parent) noexcept {
     // newuidmap/newgidmap accept only a target whose /proc/PID is the caller's: dumpable for
     // as long as they run. No container code runs yet; non-dumpable again right after.
     const bool helper = plan.uid_helper.has_value() || plan.gid_helper.has_value();
@@ -192,7 +198,13 @@ ChildStatus ask_for_id_maps(const NamespacePlan& plan, int sync_fd) noexcept {
         return child_fail("linux.gidMappings", "cannot become gid 0 in the user namespace", errno);
     if (::setresuid(0, 0, 0) != 0 && errno != EINVAL)
         return child_fail("linux.uidMappings", "cannot become uid 0 in the user namespace", errno);
-    return child_ok();
+    // New euid: the kernel has cleared the death signal.
+    return retie(sync_fd, parent);
+}
+
+void open_early(EarlyOpen* early) noexcept {
+    if (early != nullptr && early->path != nullptr && early->fd < 0)
+        early->fd = ::open(early->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 // The process that continues as the container after a second fork. CLONE_PARENT makes it
@@ -217,18 +229,24 @@ ChildStatus fork_container(const NamespacePlan& plan, int sync_fd, int procfd) n
 
 }  // namespace
 
-ChildStatus enter_namespaces(const NamespacePlan& plan, int sync_fd, int procfd) noexcept {
-    if (plan.clone_flags & CLONE_NEWUSER) HRUN_CHILD_TRY(ask_for_id_maps(plan, sync_fd));
+ChildStatus enter_namespaces(const NamespacePlan& plan, int sync_fd, int procfd, pid_t parent,
+                             EarlyOpen* early) noexcept {
+    if (plan.clone_flags & CLONE_NEWNS) open_early(early);
+    if (plan.clone_flags & CLONE_NEWUSER) HRUN_CHILD_TRY(ask_for_id_maps(plan, sync_fd, parent));
 
     for (const auto& join : plan.joins) {
         if (::setns(join.fd.get(), join.type) != 0)
             return child_fail(join.field.c_str(), "cannot join the namespace", errno);
-        if (join.type == CLONE_NEWUSER && ::setresgid(0, 0, 0) == 0) (void)::setresuid(0, 0, 0);
+        if (join.type == CLONE_NEWUSER) {
+            if (::setresgid(0, 0, 0) == 0) (void)::setresuid(0, 0, 0);
+            HRUN_CHILD_TRY(retie(sync_fd, parent));
+        }
     }
     if (plan.unshare_flags != 0) {
         if (::unshare(static_cast<int>(plan.unshare_flags)) != 0)
             return child_fail("linux.namespaces", "cannot create the namespaces", errno);
-        if (plan.unshare_flags & CLONE_NEWUSER) HRUN_CHILD_TRY(ask_for_id_maps(plan, sync_fd));
+        if (plan.unshare_flags & CLONE_NEWNS) open_early(early);
+        if (plan.unshare_flags & CLONE_NEWUSER) HRUN_CHILD_TRY(ask_for_id_maps(plan, sync_fd, parent));
     }
     if (plan.second_fork) HRUN_CHILD_TRY(fork_container(plan, sync_fd, procfd));
     return child_ok();

@@ -66,9 +66,21 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec, uid_t euid);
 // newuidmap/newgidmap for it.
 Status write_id_maps(const NamespacePlan& plan, int procfd, pid_t pid);
 
+// A directory the child opens (O_PATH) as soon as its new mount namespace exists, while its ids
+// are still host root's: the idmapped rootfs may lie below a directory closed to every other
+// host user (rootfs/idmap_exposure.cpp), the container's root included. `fd` stays -1 when
+// there is no such moment (a joined mount namespace) or the open fails; the rootfs setup then
+// opens the path itself and reports the error.
+struct EarlyOpen {
+    const char* path = nullptr;
+    int fd = -1;
+};
+
 // Child: enters every namespace (asking the parent for id maps over `sync_fd`) and, when the plan
-// needs it, forks the container process and exits. Returns in the container process.
-ChildStatus enter_namespaces(const NamespacePlan& plan, int sync_fd, int procfd) noexcept;
+// needs it, forks the container process and exits. Returns in the container process. `parent`
+// is hrun's pid: the child ties itself to it again after each change of ids (tie_to_parent).
+ChildStatus enter_namespaces(const NamespacePlan& plan, int sync_fd, int procfd, pid_t parent,
+                             EarlyOpen* early) noexcept;
 
 // Child, inside the namespaces: hostname, domainname, sysctls, loopback up.
 ChildStatus configure_namespaces(const NamespacePlan& plan, int procfd) noexcept;

@@ -36,6 +36,22 @@ Status run_without_cgroup(const cgroups::Plan& writes, const std::vector<cgroups
     return ok();
 }
 
+// Without CLONE_INTO_CGROUP (cgroup v1 and hybrid hosts) the parent moves the child into the
+// container's cgroups after clone. Namespaces clone3 created would exist before that: a child
+// born in them lives, for a moment, in the container's namespaces but outside its cgroups (its
+// limits, its freezer, kill --all), and stays so if hrun is killed in that moment until it reads
+// EOF. So the child is born in hrun's namespaces and creates them only once the parent said it
+// is in the cgroups (CGROUP_JOINED): unshare, then a second fork into the new pid namespace.
+// The cgroup namespace must be rooted at the container's cgroup for the same reason.
+void namespaces_after_cgroup(NamespacePlan& ns) {
+    const unsigned long flags = ns.clone_flags;
+    ns.clone_flags = 0;
+    const unsigned long late = flags & static_cast<unsigned long>(CLONE_NEWPID);
+    ns.late_flags |= late;
+    ns.unshare_flags |= flags & ~late;
+    if (late != 0) ns.second_fork = true;
+}
+
 Status prepare_cgroup(ContainerPlan& plan, const spec::Spec& spec, const CreateOptions& options) {
     static const spec::Linux kNoLinux;
     const spec::Linux& linux = spec.linux ? *spec.linux : kNoLinux;
@@ -71,12 +87,7 @@ Status prepare_cgroup(ContainerPlan& plan, const spec::Spec& spec, const CreateO
 
     if (plan.cgroup->clone_into_fd() < 0) {
         plan.wait_for_cgroup = true;
-        // The cgroup namespace must be rooted at the container's cgroup, which the child only
-        // joins after clone here: create that namespace after joining, not in clone3.
-        if (plan.ns.clone_flags & CLONE_NEWCGROUP) {
-            plan.ns.clone_flags &= ~static_cast<unsigned long>(CLONE_NEWCGROUP);
-            plan.ns.unshare_flags |= CLONE_NEWCGROUP;
-        }
+        namespaces_after_cgroup(plan.ns);
     }
     return ok();
 }

@@ -154,7 +154,9 @@ Result<ContainerProcess> spawn_container(const ContainerPlan& plan, const SpawnS
         SyncMsg msg;
         int rc = sync_recv(parent_sock.get(), msg);
         if (rc == -EPIPE && started) break;  // exec'd; a death after START shows in its status
-        if (rc == -EPIPE) return std::unexpected(describe_setup_death(plan, first));
+        // After a second fork the container process is the one whose death tells (the first
+        // has exited 0 after handing over).
+        if (rc == -EPIPE) return std::unexpected(describe_setup_death(plan, container.pid() > 0 ? container : first));
         if (rc < 0) return fail("", "sync with the container process failed", -rc);
         switch (msg.type) {
             case SyncType::UsernsReady:

@@ -6,17 +6,24 @@
 //
 //   child (container process)                   parent (hrun)
 //   ---------------------------------------     ------------------------------------------------
-//   [clone3: born in its new namespaces (and,
-//    on cgroup v2, in its cgroup), or joins/
-//    unshares them itself]
+//   [clone3: on cgroup v2, born in its cgroup
+//    (CLONE_INTO_CGROUP) and its new namespaces;
+//    otherwise born in hrun's namespaces]
+//   [tie_to_parent: PR_SET_PDEATHSIG, then exit
+//    if hrun is already gone (getppid, socket
+//    EOF); again after every fork and id change]
 //                      <-------------------     CGROUP_JOINED  (v1/hybrid only: the parent
-//                                               wrote the pid to every cgroup.procs first, so
-//                                               the cgroup namespace is unshared after it)
+//                                               wrote the pid to every cgroup.procs first; only
+//                                               then does the child join or unshare any
+//                                               namespace, so no process of hrun's is ever in
+//                                               the container's namespaces outside its cgroups)
+//   [joins/unshares its namespaces]
 //   USERNS_READY       ------------------->     write /proc/<pid>/{setgroups,uid_map,gid_map}
 //                      <-------------------     USERNS_MAPPED        (only with a new user ns)
-//   [second fork, only for a joined pid ns or
-//    a time namespace: the grandchild, born
-//    with CLONE_PARENT, becomes the container]
+//   [second fork, for a joined pid ns, a time
+//    namespace, or a new pid ns on v1/hybrid:
+//    the grandchild, born with CLONE_PARENT in
+//    the cgroups, becomes the container]
 //   CONTAINER_PID(pid) ------------------->     track pid as the container process
 //   [hostname, sysctl]
 //   IDMAP_REQUEST      ------------------->     clone and idmap every premade mount (the rootfs
@@ -42,7 +49,9 @@
 //                                               `create` has returned at START)
 //
 //   Any step may instead send ERROR(ChildError) and exit 1; the parent then kills and reaps
-//   whatever it created and reports the error with the config field it names.
+//   whatever it created and reports the error with the config field it names. Until READY the
+//   child dies with hrun (SIGKILL by PR_SET_PDEATHSIG); every receive that reads EOF (hrun gone)
+//   makes the child exit too.
 #pragma once
 
 #include <sys/types.h>
@@ -77,6 +86,15 @@ struct SyncMsg {
 // Child-safe helpers: no allocation. Return 0 or -errno; EOF on receive is -EPIPE.
 int sync_send(int fd, const SyncMsg& msg) noexcept;
 int sync_recv(int fd, SyncMsg& msg) noexcept;
+
+// Whether the parent's end of the socket is closed (hrun exited), without blocking.
+bool sync_peer_gone(int fd) noexcept;
+
+// Dies with hrun until exec: PR_SET_PDEATHSIG(SIGKILL), then _exit(1) at once if hrun is
+// already gone (the signal would never come). Called right after every fork and again after
+// every change of euid/egid/fsuid/fsgid (setresuid in a user namespace): the kernel clears the
+// death signal on such a change. 0, or -errno when the prctl fails.
+int tie_to_parent(int sync_fd, pid_t parent) noexcept;
 
 // Sends a bare message of `type`.
 inline int sync_send(int fd, SyncType type, pid_t pid = 0) noexcept {

@@ -24,10 +24,23 @@ struct Opened {
     state::ContainerStatus status = state::ContainerStatus::Stopped;
 };
 
-Result<Opened> open_container(const std::string& root_path, const std::string& id, state::Lock lock) {
+// The container's lock, waited for at most `wait_ms` when that is >= 0 (else for as long as it
+// takes): `pause` and `resume` must answer in bounded time even behind a stuck command.
+Result<state::ContainerDir> lock_container(const state::StateRoot& root, const std::string& id, state::Lock lock,
+                                           int wait_ms) {
+    if (wait_ms < 0) return root.open(id, lock);
+    for (int waited = 0;; waited += 10) {
+        auto dir = root.open(id, lock, state::Wait::Try);
+        if (dir || dir.error().err != EWOULDBLOCK || waited >= wait_ms) return dir;
+        ::usleep(10'000);
+    }
+}
+
+Result<Opened> open_container(const std::string& root_path, const std::string& id, state::Lock lock,
+                              int wait_ms = -1) {
     auto root = state::StateRoot::open(root_path, state::StateRoot::Create::MustExist);
     if (!root) return fail("", "container \"" + id + "\" does not exist", ENOENT);
-    state::ContainerDir dir = HRUN_TRY(root->open(id, lock));
+    state::ContainerDir dir = HRUN_TRY(lock_container(*root, id, lock, wait_ms));
     state::ContainerState st = HRUN_TRY(dir.load());
     UniqueFd procfd = HRUN_TRY(os::open_verified_procfs());
     std::optional<cgroups::Cgroup> cgroup;
@@ -41,6 +54,9 @@ Result<Opened> open_container(const std::string& root_path, const std::string& i
     auto status = HRUN_TRY(state::container_status(st, paused, procfd.get()));
     return Opened{std::move(dir), std::move(st), std::move(procfd), std::move(cgroup), status};
 }
+
+// How long pause/resume wait for another command's lock before they give up.
+constexpr int kPauseLockWaitMs = 10'000;
 
 std::string status_text(state::ContainerStatus s) { return std::string(state::status_name(s)); }
 
@@ -119,7 +135,7 @@ Result<std::vector<pid_t>> processes(const std::string& root, const std::string&
 }
 
 Status pause(const std::string& root, const std::string& id) {
-    Opened c = HRUN_TRY(open_container(root, id, state::Lock::Exclusive));
+    Opened c = HRUN_TRY(open_container(root, id, state::Lock::Exclusive, kPauseLockWaitMs));
     if (c.status != state::ContainerStatus::Running && c.status != state::ContainerStatus::Created)
         return fail("", "cannot pause container \"" + id + "\" that is " + status_text(c.status));
     // Rootless containers run without a cgroup when none was delegated to their user.
@@ -151,7 +167,7 @@ Result<spec::Resources> parse_resources(std::string_view json_text) {
 }
 
 Status resume(const std::string& root, const std::string& id) {
-    Opened c = HRUN_TRY(open_container(root, id, state::Lock::Exclusive));
+    Opened c = HRUN_TRY(open_container(root, id, state::Lock::Exclusive, kPauseLockWaitMs));
     if (c.status != state::ContainerStatus::Paused)
         return fail("", "cannot resume container \"" + id + "\" that is " + status_text(c.status));
     return c.cgroup->thaw();

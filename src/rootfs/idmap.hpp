@@ -22,6 +22,16 @@ Status plan_mount_idmap(MountPlan& mp, const spec::Mount& m, const spec::Spec& s
 // The rootfs idmap from annotations["org.hrun.rootfs.idmap"].
 Status plan_rootfs_idmap(RootfsPlan& plan, const spec::Spec& spec, const NamespaceSummary& ns);
 
+// Whether a user other than host root can walk from "/" to `path` (absolute, without symlinks):
+// false when some directory on the way, `path` included, is owned by root and grants search
+// neither to others nor to a group other than root's (idmap_exposure.cpp).
+Result<bool> reachable_by_other_users(const std::string& path);
+
+// Refuses a writable idmapped mount of `host_path` that other host users can reach: what the
+// container's root writes there is host root's on disk, set-uid bits included. `field` is
+// root.path or mounts[i].source.
+Status check_idmap_not_exposed(const std::string& host_path, const std::string& field);
+
 // Numbers the premade mounts (rootfs first, then mounts[] in order) and checks their count.
 Status assign_premade_slots(RootfsPlan& plan);
 

@@ -294,6 +294,27 @@ Status plan_cgroups(RootfsPlan& plan, const std::vector<MountInfoEntry>& mountin
     return ok();
 }
 
+// A read-only mount stays so unless the container may remount it (CAP_SYS_ADMIN over its own
+// mount namespace); see idmap_exposure.cpp for why a writable idmapped one must be unreachable.
+bool may_remount(const spec::Spec& spec) {
+    if (!spec.process || !spec.process->capabilities) return false;
+    for (const auto& cap : spec.process->capabilities->bounding)
+        if (cap == "CAP_SYS_ADMIN" || cap == "SYS_ADMIN") return true;
+    return false;
+}
+
+Status check_idmapped_exposure(const RootfsPlan& plan, const spec::Spec& spec) {
+    const bool remount = may_remount(spec);
+    if (plan.rootfs_idmap.enabled && (!plan.root_readonly || remount))
+        HRUN_TRY(check_idmap_not_exposed(plan.rootfs, "root.path"));
+    for (const auto& mp : plan.mounts) {
+        if (!mp.idmap.enabled) continue;
+        const bool readonly = ((mp.options.attrs.set | mp.options.rec_attrs.set) & MOUNT_ATTR_RDONLY) != 0;
+        if (!readonly || remount) HRUN_TRY(check_idmap_not_exposed(mp.source, mp.source_field));
+    }
+    return ok();
+}
+
 }  // namespace
 
 Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const RootfsOptions& options,
@@ -312,6 +333,7 @@ Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const RootfsOptions& opti
         plan.mounts.push_back(HRUN_TRY(plan_mount(spec, spec.mounts[i], i, options, ns)));
     HRUN_TRY(plan_rootfs_idmap(plan, spec, ns));
     HRUN_TRY(assign_premade_slots(plan));
+    HRUN_TRY(check_idmapped_exposure(plan, spec));
 
     int procfd = host.proc.get();
     std::vector<MountInfoEntry> mountinfo;

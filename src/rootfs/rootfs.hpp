@@ -46,8 +46,10 @@ struct BeforePivot {
 // Child side, in the new mount namespace: propagation, rootfs bind, config mounts, /dev,
 // `before_pivot`, pivot_root, masked and read-only paths, read-only root. On return the cwd
 // is "/". `premade` holds the plan's premade_count mounts the parent made (idmapped ones), by
-// slot; they are attached, and stay owned by the caller.
+// slot; they are attached, and stay owned by the caller. `rootfs_dir`, when >= 0, is an O_PATH
+// fd of plan.rootfs opened in this mount namespace (taken over and closed); otherwise the path
+// is opened here, with the container's ids.
 ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_pivot = {},
-                         const int* premade = nullptr) noexcept;
+                         const int* premade = nullptr, int rootfs_dir = -1) noexcept;
 
 }  // namespace hrun::rootfs

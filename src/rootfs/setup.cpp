@@ -53,7 +53,9 @@ ChildStatus attach_idmapped_rootfs(const RootfsPlan& plan, int mnt, int rootfs_d
 
 }  // namespace
 
-ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_pivot, const int* premade) noexcept {
+ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_pivot, const int* premade,
+                         int early_rootfs_dir) noexcept {
+    UniqueFd early(early_rootfs_dir);
     MountContext ctx;
     ctx.legacy = plan.legacy_mount_api;
     ctx.premade = premade;
@@ -66,7 +68,7 @@ ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_
     int r = change_propagation(ctx, host_root.get(), plan.setup_propagation);
     if (r < 0) return child_fail("linux.rootfsPropagation", "cannot change the propagation of \"/\"", -r);
 
-    fd = ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    fd = early ? early.release() : ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return child_fail("root.path", "cannot open the rootfs", errno);
     UniqueFd rootfs_dir(fd);
     if (plan.rootfs_idmap.slot >= 0) {

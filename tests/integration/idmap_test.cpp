@@ -25,93 +25,12 @@
 #include <gmock/gmock.h>
 
 #include "harness.hpp"
+#include "idmap_support.hpp"
 
 namespace hrun::itest {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr const char* kRemapUser = "hrun-remap";
-constexpr unsigned kRangeStart = 300000;
-constexpr unsigned kRangeSize = 65536;
-
-bool file_has_line(const std::string& path, const std::string& line) {
-    std::istringstream in(read_file(path).value_or(""));
-    for (std::string l; std::getline(in, l);)
-        if (l == line) return true;
-    return false;
-}
-
-// Creates the user and its ranges unless they exist; empty when ready, else why not.
-std::string ensure_remap_user() {
-    if (::getpwnam(kRemapUser) == nullptr) {
-        RunResult add = run_command({"/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                                     kRemapUser});
-        if (add.status != 0) return "useradd failed: " + add.describe();
-    }
-    const std::string range = std::string(kRemapUser) + ":" + std::to_string(kRangeStart) + ":" +
-                              std::to_string(kRangeSize);
-    if (file_has_line("/etc/subuid", range) && file_has_line("/etc/subgid", range)) return "";
-    const std::string ids = std::to_string(kRangeStart) + "-" + std::to_string(kRangeStart + kRangeSize - 1);
-    RunResult mod = run_command({"/usr/sbin/usermod", "--add-subuids", ids, "--add-subgids", ids, kRemapUser});
-    if (mod.status != 0) return "usermod failed: " + mod.describe();
-    return "";
-}
-
-bool kernel_has_user_namespaces() { return fs::exists("/proc/self/ns/user"); }
-
-// Why `dir`'s filesystem cannot carry an idmapped mount here, or "" when it can. Probed with the
-// kernel directly (not through hrun) so that hrun wrongly refusing a capable filesystem still
-// fails the tests. Only "cannot" answers skip: any other failure of the probe returns "" and
-// lets the test run and report.
-std::string idmap_unsupported(const std::string& dir) {
-    int ready[2];
-    if (::pipe2(ready, O_CLOEXEC) != 0) return "";
-    const pid_t child = ::fork();
-    if (child < 0) return "";
-    if (child == 0) {
-        char c = ::unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
-        (void)!::write(ready[1], &c, 1);
-        ::pause();
-        ::_exit(0);
-    }
-    ::close(ready[1]);
-    char c = 'n';
-    const bool in_namespace = ::read(ready[0], &c, 1) == 1 && c == 'y';
-    ::close(ready[0]);
-    std::string why;
-    int userns = -1;
-    if (in_namespace) {
-        const std::string proc = "/proc/" + std::to_string(child);
-        const std::string map = "0 " + std::to_string(kRangeStart) + " " + std::to_string(kRangeSize) + "\n";
-        std::ofstream(proc + "/uid_map") << map;
-        std::ofstream(proc + "/gid_map") << map;
-        userns = ::open((proc + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC);
-    }
-    ::kill(child, SIGKILL);
-    ::waitpid(child, nullptr, 0);
-    if (userns < 0) return "";
-    const long tree = ::syscall(SYS_open_tree, AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-    if (tree < 0 && errno == ENOSYS) why = "this kernel has no open_tree (idmapped mounts need Linux 5.12)";
-    if (tree >= 0) {
-        struct mount_attr attr;
-        std::memset(&attr, 0, sizeof attr);
-        attr.attr_set = MOUNT_ATTR_IDMAP;
-        attr.userns_fd = static_cast<uint64_t>(userns);
-        if (::syscall(SYS_mount_setattr, static_cast<int>(tree), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0 &&
-            (errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS))
-            why = "the filesystem under " + dir + " cannot be idmapped on this kernel (mount_setattr: " +
-                  std::strerror(errno) + ")";
-        ::close(static_cast<int>(tree));
-    }
-    ::close(userns);
-    return why;
-}
-
-// For the tests that need an idmapped mount of the bundle's filesystem to exist at all.
-#define SKIP_UNLESS_IDMAPPABLE(dir)                                                 \
-    if (const std::string why_not = idmap_unsupported(dir); !why_not.empty()) \
-    GTEST_SKIP() << why_not
 
 class Idmap : public ContainerTest {
 protected:
@@ -128,6 +47,13 @@ protected:
     }
 
     void remap() { bundle().global_args = {"--userns-remap=" + std::string(kRemapUser)}; }
+
+    // A writable idmapped mount must lie below a directory closed to other host users (what
+    // container root writes there is host root's on disk): the bundle's temporary directory,
+    // which holds the host directories of host_dir() too, becomes root's alone.
+    void close_to_other_users() {
+        ASSERT_EQ(::chmod(fs::path(bundle().dir()).parent_path().c_str(), 0700), 0);
+    }
 
     // A host directory for bind mounts, next to the bundle.
     std::string host_dir(const std::string& name, uid_t uid, gid_t gid) {
@@ -172,6 +98,7 @@ protected:
 TEST_F(Idmap, RemappedRootOwnsTheRootOwnedRootfs) {
     SKIP_UNLESS_IDMAPPABLE(bundle().rootfs());
     remap();
+    close_to_other_users();
     bundle().config["root"]["readonly"] = false;
     bundle().set_args({"/bin/sh", "-c", "stat -c %u:%g /bin/busybox; id -u; touch /root/made-inside && echo wrote"});
     RunResult r = bundle().run();
@@ -263,6 +190,7 @@ TEST_F(Idmap, RemapLeavesAConfigWithItsOwnUserNamespaceAlone) {
 TEST_F(Idmap, IdmappedBindMountWritesAsHostRoot) {
     SKIP_UNLESS_IDMAPPABLE(bundle().rootfs());
     remap();
+    close_to_other_users();
     const std::string dir = host_dir("shared", 0, 0);
     add_bind(dir, "/data", json::array({"bind", "idmap"}));
     bundle().set_args({"/bin/sh", "-c", "stat -c %u /data; touch /data/made-inside && echo wrote"});
@@ -291,6 +219,7 @@ TEST_F(Idmap, PlainBindMountOfTheSameDirIsNotWritable) {
 TEST_F(Idmap, ExplicitMappingsDifferentFromTheContainers) {
     SKIP_UNLESS_IDMAPPABLE(bundle().rootfs());
     remap();
+    close_to_other_users();
     // Host files of uid/gid 1000 shown as container root: disk 1000 -> host 300000 (container 0).
     const std::string dir = host_dir("user-files", 1000, 1000);
     {

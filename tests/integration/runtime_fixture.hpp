@@ -66,6 +66,22 @@ inline std::vector<pid_t> processes_in_ns(const std::string& type, const std::st
     return found;
 }
 
+// Whether `pid` is exiting (PF_EXITING in /proc/<pid>/stat): it runs no user code any more, and
+// on cgroup v1 the kernel reports it in every v1 hierarchy's root cgroup ("/") from then on,
+// while its namespaces are still readable until it becomes a zombie.
+inline bool exiting(pid_t pid) {
+    const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat").value_or("");
+    const auto comm_end = stat.rfind(')');
+    if (comm_end == std::string::npos) return true;  // gone
+    std::istringstream fields(stat.substr(comm_end + 2));
+    std::string field;
+    // state ppid pgrp session tty_nr tpgid flags
+    for (int i = 0; i < 7 && fields >> field; ++i) {
+    }
+    constexpr unsigned long kPfExiting = 0x4;
+    return !field.empty() && (std::stoul(field) & kPfExiting) != 0;
+}
+
 // Live processes whose /proc/<pid>/cgroup names `needle` (a container's cgroups carry its id).
 // Complements find_processes, which cannot see a pivoted container process by its root: the
 // kernel shows that root as "/".

@@ -153,6 +153,9 @@ run_gtest "cgroup library on cgroup v2" "$build/tests/unit_cgroups" --gtest_filt
 default_filter='Resources.*:AppArmor.*:AppArmorDefault.*:Policy.*'
 # Rootless.*: delegation follows v2's rules there; Idmap.*: idmapped mounts on the guest's kernel.
 default_filter+=':Rootless.*:Idmap.*'
+# Born in the cgroup (CLONE_INTO_CGROUP) when hrun is killed at any moment; pause deadlines; set-uid
+# files through an idmapped rootfs.
+default_filter+=':ExecKilledAnywhere.*:CreateKilledAnywhere.*:PauseBounded.*:IdmapSetuid.*'
 default_filter+=':Lifecycle.PauseResumeAndUpdate:Lifecycle.EventsStatsAndOom:Lifecycle.CreateStartStateKillDelete'
 default_filter+=':Table/BadConfigs.*/*Cgroups*:Table/BadConfigs.*/Unified*:Table/BadConfigs.*/*Negative'
 default_filter+=':BadConfigsBaseline.UnmodifiedConfigRuns'
