@@ -55,6 +55,12 @@ int open_root() noexcept { return ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 // not below the process root "(unreachable)".
 ChildStatus enter_cwd(const ProcessPlan& plan, int rootfd) noexcept {
     const char* cwd = plan.cwd.c_str();
+    // The root itself (the usual case): nothing to resolve, and it cannot lie outside.
+    if (cwd[0] == '/' && cwd[1] == '\0') {
+        if (::fchdir(rootfd) != 0)
+            return detail::fail_quoted("process.cwd", cwd, " cannot be entered", errno);
+        return child_ok();
+    }
     int fd = open_in_root(rootfd, cwd, O_PATH | O_DIRECTORY);
     int err = errno;
     if (fd < 0) {
