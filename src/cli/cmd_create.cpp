@@ -26,6 +26,10 @@ void add_create_command(CLI::App& app, const GlobalOptions& global, Outcome& out
                     "pass N extra file descriptors (3..3+N-1) to the container")
         ->check(CLI::Range(0, 1 << 20));
     cmd->callback([args, request, &global, &outcome] {
+        if (auto st = check_preserved_fds(request->preserve_fds, global); !st) {
+            outcome.exit_code = report(st.error());
+            return;
+        }
         request->id = args->id;
         request->root = global.root;
         request->systemd_cgroup = global.systemd_cgroup;

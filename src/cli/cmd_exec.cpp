@@ -39,6 +39,10 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, Outcome& outco
     cmd->prefix_command();
     cmd->footer("usage: hrun exec [OPTIONS] ID [COMMAND [ARG...]]");
     cmd->callback([a, cmd, &global, &outcome] {
+        if (auto st = check_preserved_fds(a->request.preserve_fds, global); !st) {
+            outcome.exit_code = report(st.error());
+            return;
+        }
         a->positional = cmd->remaining();
         if (a->positional.empty()) {
             outcome.exit_code = report(Error{0, "", "exec needs a container id"});

@@ -28,6 +28,7 @@ bool is_bundle_dir(const std::string& path) {
 // runc takes `run [--bundle DIR] ID`; hrun also takes `run DIR [ID]` so that a person can type
 // `hrun run bundle/`. With one positional argument, a directory holding config.json is a bundle.
 Result<create::ContainerRequest> to_request(const RunArgs& args, const GlobalOptions& global) {
+    HRUN_TRY(check_preserved_fds(args.preserve_fds, global));
     create::ContainerRequest request;
     request.root = global.root;
     request.no_pivot = args.no_pivot;

@@ -18,6 +18,9 @@ struct GlobalOptions {
     std::string rootless = "auto";
     std::string policy = "hardened";  // --policy: oci | hardened | strict (policy/policy.hpp)
     std::string userns_remap;  // --userns-remap=USER[:GROUP] (policy/userns_remap.hpp)
+    // How many fds from 3 up the caller left open, counted first thing in main, before hrun
+    // opens anything: all that --preserve-fds may hand over.
+    int inherited_fds = 0;
 };
 
 // Set by the command that ran: the process exit code.
@@ -39,6 +42,11 @@ void add_signal_commands(CLI::App& app, const GlobalOptions& global, Outcome& ou
 void add_audit_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_inspect_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_stats_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+
+// --preserve-fds N: fds 3..3+N-1 must have been open in the caller (global.inherited_fds), or the
+// container would receive whatever hrun itself opened there (its state directory, a way out).
+// Since they are open, none of hrun's own fds can land in that range.
+Status check_preserved_fds(int n, const GlobalOptions& global);
 
 // Prints "hrun: <error>" on stderr (and to the log file when one is set); returns exit code 1.
 int report(const Error& error);

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <seccomp.h>
 #include <unistd.h>
 
@@ -19,7 +20,22 @@ int report(const Error& error) {
     return 1;
 }
 
+Status check_preserved_fds(int n, const GlobalOptions& global) {
+    if (n <= global.inherited_fds) return ok();
+    const int missing = 3 + global.inherited_fds;
+    return fail("--preserve-fds", std::to_string(n) + " needs fds 3.." + std::to_string(2 + n) +
+                                      " open in the caller, and fd " + std::to_string(missing) +
+                                      " is not open", EBADF);
+}
+
 namespace {
+
+// The fds from 3 up that are open, stopping at the first closed one.
+int count_inherited_fds() {
+    int n = 0;
+    while (::fcntl(3 + n, F_GETFD) >= 0) ++n;
+    return n;
+}
 
 std::string version_text() {
     const scmp_version* v = seccomp_version();
@@ -44,12 +60,14 @@ std::string default_root() {
 
 int main(int argc, char** argv) {
     using namespace hrun::cli;
+    GlobalOptions global;
+    global.inherited_fds = count_inherited_fds();  // before anything is opened
     hrun::os::remember_invocation(argv);  // `exec`, and `run` in a shared pid namespace, re-exec sealed
+
     CLI::App app{"hrun: a minimal, hardened OCI container runtime", "hrun"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", version_text());
 
-    GlobalOptions global;
     global.root = default_root();
     app.add_option("--root", global.root, "root directory for container state")
         ->capture_default_str();

@@ -220,7 +220,7 @@ ChildStatus setup_and_exec(const ContainerPlan& plan, int sync_fd) noexcept {
     if (plan.exec_fifo) HRUN_CHILD_TRY(wait_for_start(plan, procfd));  // and startContainer
     else HRUN_CHILD_TRY(hooks::run_prepared_hooks(plan.start_hooks));
 
-    return process::exec_process(plan.process, plan.seccomp ? &*plan.seccomp : nullptr, procfd);
+    return process::exec_process(plan.process, plan.seccomp ? &*plan.seccomp : nullptr, procfd, sync_fd);
 }
 
 }  // namespace

@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -26,18 +29,44 @@
 
 namespace hrun::create {
 
-// Written as runc does: to a temporary file renamed over the target, so an engine polling for
-// the pid file never reads half of it.
+// Written as runc does, to a temporary file renamed over the target, so an engine polling for
+// the pid file never reads half of it. The directory may be writable by others: the temporary
+// name is random and created exclusively without following links (a planted symlink or file
+// makes the attempt fail, never redirects the write), and rename(2) replaces a symlink at the
+// target itself instead of writing where it points.
 Status write_pid_file(const std::string& path, pid_t pid) {
-    std::string tmp = path + ".hrun-tmp";
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) return fail_errno("cannot create \"" + tmp + "\"", "--pid-file");
+    const std::size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    if (name.empty() || name == "." || name == "..")
+        return fail("--pid-file", "\"" + path + "\" does not name a file", EINVAL);
+    UniqueFd dirfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dirfd) return fail_errno("cannot open the directory of \"" + path + "\"", "--pid-file");
+
+    std::string tmp;
+    UniqueFd fd;
+    for (int attempt = 0; !fd && attempt < 16; ++attempt) {
+        uint64_t random = 0;
+        if (::getrandom(&random, sizeof random, 0) != sizeof random)
+            return fail_errno("cannot pick a temporary name", "--pid-file");
+        char suffix[17];
+        std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(random));
+        tmp = "." + name + ".hrun-" + suffix;
+        fd.reset(::openat(dirfd.get(), tmp.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        if (!fd && errno != EEXIST) break;
+    }
+    if (!fd) return fail_errno("cannot create a temporary file next to \"" + path + "\"", "--pid-file");
     std::string text = std::to_string(pid);
-    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-        return fail_errno("cannot write \"" + tmp + "\"", "--pid-file");
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
         int err = errno;
-        ::unlink(tmp.c_str());
+        ::unlinkat(dirfd.get(), tmp.c_str(), 0);
+        return fail("--pid-file", "cannot write \"" + path + "\"", err);
+    }
+    fd.reset();
+    if (::renameat(dirfd.get(), tmp.c_str(), dirfd.get(), name.c_str()) != 0) {
+        int err = errno;
+        ::unlinkat(dirfd.get(), tmp.c_str(), 0);
         return fail("--pid-file", "cannot write \"" + path + "\"", err);
     }
     return ok();

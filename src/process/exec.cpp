@@ -1,9 +1,10 @@
 // exec_process: from the start barrier to execve, in the container process.
 //
-// The order follows runc: the LSM label and no_new_privs first, seccomp while still privileged
-// when no_new_privs is off (installing a filter then needs CAP_SYS_ADMIN), then the privilege
-// drop (bounding set, groups, gid, uid, capabilities), the working directory, fd hygiene and
-// the program lookup; with no_new_privs, seccomp comes last so that only execve runs under it.
+// The order follows runc: the LSM label first (the last step that needs the host /proc), then
+// hrun's own fds closed, no_new_privs, seccomp while still privileged when no_new_privs is off
+// (installing a filter then needs CAP_SYS_ADMIN), then the privilege drop (bounding set,
+// groups, gid, uid, capabilities), the working directory and the program lookup, both inside
+// the container's root; with no_new_privs, seccomp comes last so that only execve runs under it.
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
@@ -27,14 +28,15 @@ namespace {
 
 constexpr int kFirstInheritableFd = 3;  // after stdin, stdout, stderr
 
-// --- working directory ---
+// --- lookups inside the container's root ---
 
-int open_in_root(int rootfd, const char* path) noexcept {
+// openat2 from `rootfd` ("/", the container's root: we are past pivot_root) that cannot leave
+// it: ".." and absolute symlinks stay in it, and /proc/self/fd/N style magic links, which can
+// point anywhere, are refused.
+int open_in_root(int rootfd, const char* path, unsigned long long flags) noexcept {
     struct open_how how;
     std::memset(&how, 0, sizeof how);
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    // "/" is the container's root (we are past pivot_root): ".." and absolute symlinks stay in
-    // it, and /proc/self/fd/N style magic links, which can point anywhere, are refused.
+    how.flags = flags | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     for (int attempt = 0;; ++attempt) {
         int fd = static_cast<int>(::syscall(SYS_openat2, rootfd, path, &how, sizeof how));
@@ -43,17 +45,24 @@ int open_in_root(int rootfd, const char* path) noexcept {
     }
 }
 
+int open_root() noexcept { return ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC); }
+
+// --- working directory ---
+
 // CVE-2024-21626: a working directory reached through a leaked fd lies outside the container,
 // and the process would start with the host's filesystem in reach. The path is resolved inside
 // the root, then the kernel's view of the result is checked: getcwd(2) marks a directory that is
 // not below the process root "(unreachable)".
-ChildStatus enter_cwd(const ProcessPlan& plan) noexcept {
+ChildStatus enter_cwd(const ProcessPlan& plan, int rootfd) noexcept {
     const char* cwd = plan.cwd.c_str();
-    int rootfd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0) return child_fail("process.cwd", "cannot open the container's root", errno);
-    int fd = open_in_root(rootfd, cwd);
+    // The root itself (the usual case): nothing to resolve, and it cannot lie outside.
+    if (cwd[0] == '/' && cwd[1] == '\0') {
+        if (::fchdir(rootfd) != 0)
+            return detail::fail_quoted("process.cwd", cwd, " cannot be entered", errno);
+        return child_ok();
+    }
+    int fd = open_in_root(rootfd, cwd, O_PATH | O_DIRECTORY);
     int err = errno;
-    ::close(rootfd);
     if (fd < 0) {
         switch (err) {
             case ENOENT: return detail::fail_quoted("process.cwd", cwd, " does not exist", err);
@@ -86,13 +95,21 @@ ChildStatus enter_cwd(const ProcessPlan& plan) noexcept {
 
 // --- file descriptors ---
 
-// fds 3..3+N-1 are handed to the process; every other fd above stderr closes at execve. They
-// are marked close-on-exec rather than closed: hrun's sync socket must stay open until execve
-// has succeeded, to report a failure of the steps in between.
-ChildStatus set_fd_inheritance(const ProcessPlan& plan, int procfd) noexcept {
+// CVE-2024-21626 ("attack 3"): the kernel resolves the program, its `#!` interpreter and its ELF
+// interpreter during execve, before close-on-exec fds are closed. A program or interpreter named
+// /proc/self/fd/N/../../.. would walk out of the container through any directory fd hrun still
+// holds (state directory, host /proc, cgroup and namespace fds). So every fd of hrun's is closed
+// here, not only marked close-on-exec: only stdio, the caller's fds 3..3+N-1 (--preserve-fds)
+// and the sync socket remain. The socket reports a failure up to execve and closes with it (it
+// is close-on-exec); a socket cannot be walked through. Called once the host /proc is no longer
+// needed: it is closed too.
+ChildStatus close_runtime_fds(const ProcessPlan& plan, int procfd, int sync_fd) noexcept {
     const int first_closed = kFirstInheritableFd + plan.preserve_fds;
-    if (procfd >= kFirstInheritableFd && procfd < first_closed)
-        return child_fail("", "hrun's /proc fd is in the --preserve-fds range", EBADF);
+    // The caller checked 3..3+N-1 were open before hrun opened anything, so none of hrun's fds
+    // can sit there; refuse rather than hand one over.
+    if ((procfd >= kFirstInheritableFd && procfd < first_closed) ||
+        (sync_fd >= kFirstInheritableFd && sync_fd < first_closed))
+        return child_fail("", "an fd of hrun's is in the --preserve-fds range", EBADF);
     for (int fd = kFirstInheritableFd; fd < first_closed; ++fd) {
         int flags = ::fcntl(fd, F_GETFD);
         if (flags < 0 || ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) != 0) {
@@ -102,44 +119,68 @@ ChildStatus set_fd_inheritance(const ProcessPlan& plan, int procfd) noexcept {
             return child_fail("", message, errno);
         }
     }
-    if (::syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-        return child_ok();
-    if (errno != ENOSYS && errno != EINVAL)
-        return child_fail("", "cannot mark inherited fds close-on-exec", errno);
-    // Kernels before 5.11: every possible fd, one by one.
+    // [first_closed, sync_fd) and (sync_fd, ~0]; sync_fd < first_closed only without one.
+    const unsigned keep = sync_fd >= first_closed ? static_cast<unsigned>(sync_fd) : ~0U;
+    long rc = 0;
+    if (keep > static_cast<unsigned>(first_closed))
+        rc = ::syscall(SYS_close_range, first_closed, keep - 1, 0U);
+    if (rc == 0 && keep != ~0U) rc = ::syscall(SYS_close_range, keep + 1, ~0U, 0U);
+    if (rc == 0) return child_ok();
+    if (errno != ENOSYS) return child_fail("", "cannot close hrun's fds before exec", errno);
+    // Kernels before 5.9: every possible fd, one by one.
     struct rlimit nofile;
     rlim_t limit = ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_cur : 1024;
     if (limit > (1u << 20)) limit = 1u << 20;
     for (rlim_t fd = static_cast<rlim_t>(first_closed); fd < limit; ++fd)
-        (void)::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+        if (static_cast<int>(fd) != sync_fd) (void)::close(static_cast<int>(fd));
     return child_ok();
 }
 
 // --- program lookup ---
 
-// 0 when `path` is a regular file this process may execute, else an errno.
-int check_executable(const char* path) noexcept {
+// 0 when `path` names, inside the container's root, a regular file this process may execute;
+// else an errno (ELOOP or EXDEV: it leads out of the root or through a magic link). A relative
+// path is taken from process.cwd, which the process has entered (or will) through the same
+// lookup. execve then uses the path itself: a `#!` script cannot run from a close-on-exec fd,
+// and with hrun's fds closed the kernel's second walk of the path has no way out either.
+int check_executable(int rootfd, const ProcessPlan& plan, const char* path) noexcept {
+    char joined[2 * PATH_MAX];
+    if (path[0] != '/') {
+        const std::size_t cwd_len = plan.cwd.size();
+        const std::size_t path_len = ::strlen(path);
+        if (cwd_len + 1 + path_len >= sizeof joined) return ENAMETOOLONG;
+        std::memcpy(joined, plan.cwd.c_str(), cwd_len);
+        joined[cwd_len] = '/';
+        std::memcpy(joined + cwd_len + 1, path, path_len + 1);
+        path = joined;
+    }
+    int fd = open_in_root(rootfd, path, O_PATH);
+    if (fd < 0) return errno;
+    int err = 0;
     struct stat st;
-    if (::stat(path, &st) != 0) return errno;
-    if (!S_ISREG(st.st_mode)) return EACCES;
-    if (::faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) != 0) return errno;
-    return 0;
+    if (::fstat(fd, &st) != 0) err = errno;
+    else if (!S_ISREG(st.st_mode)) err = EACCES;
+    else if (::faccessat(fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH) != 0) err = errno;
+    ::close(fd);
+    return err;
 }
 
 // Finds the program as execvp(3) would, without allocating: a name with a slash is used as it
 // is; otherwise each directory of the container's PATH is tried in turn (an empty entry means
 // the working directory). Done before seccomp with no_new_privs, so that a missing program is
 // still reported when the filter would deny the report; only execve runs after the filter.
-ChildStatus find_program(const ProcessPlan& plan, char* out, std::size_t size) noexcept {
+ChildStatus find_program(const ProcessPlan& plan, int rootfd, char* out, std::size_t size) noexcept {
     const char* name = plan.args.data()[0];
     const std::size_t name_len = ::strlen(name);
     if (::strchr(name, '/') != nullptr) {
         if (name_len >= size)
             return detail::fail_quoted("process.args[0]", name, " is too long", ENAMETOOLONG);
         copy_cstr(out, size, name);
-        int err = check_executable(out);
+        int err = check_executable(rootfd, plan, out);
         if (err == ENOENT)
             return detail::fail_quoted("process.args[0]", name, " does not exist", err);
+        if (err == ELOOP || err == EXDEV)
+            return detail::fail_quoted("process.args[0]", name, " is not inside the container", err);
         if (err != 0) return detail::fail_quoted("process.args[0]", name, " cannot execute", err);
         return child_ok();
     }
@@ -158,7 +199,7 @@ ChildStatus find_program(const ProcessPlan& plan, char* out, std::size_t size) n
             }
             out[len++] = '/';
             std::memcpy(out + len, name, name_len + 1);
-            int err = check_executable(out);
+            int err = check_executable(rootfd, plan, out);
             if (err == 0) return child_ok();
             if (err == EACCES) denied = true;
         }
@@ -178,13 +219,19 @@ ChildStatus load_filter(const security::SeccompProgram* seccomp) noexcept {
 }  // namespace
 
 ChildStatus check_program(const ProcessPlan& plan) noexcept {
+    int rootfd = open_root();
+    if (rootfd < 0) return child_fail("process.args[0]", "cannot open the container's root", errno);
     char program[PATH_MAX];
-    return find_program(plan, program, sizeof program);
+    ChildStatus found = find_program(plan, rootfd, program, sizeof program);
+    ::close(rootfd);
+    return found;
 }
 
 ChildStatus exec_process(const ProcessPlan& plan, const security::SeccompProgram* seccomp,
-                         int procfd) noexcept {
-    HRUN_CHILD_TRY(apply_lsm_labels(plan, procfd));
+                         int procfd, int sync_fd) noexcept {
+    HRUN_CHILD_TRY(apply_lsm_labels(plan, procfd));  // the last use of the host /proc
+    // Before any filter: a profile need not allow close_range for hrun's sake.
+    HRUN_CHILD_TRY(close_runtime_fds(plan, procfd, sync_fd));
     if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return child_fail("process.noNewPrivileges", "cannot set no_new_privs", errno);
     if (!plan.no_new_privileges) HRUN_CHILD_TRY(load_filter(seccomp));
@@ -193,11 +240,15 @@ ChildStatus exec_process(const ProcessPlan& plan, const security::SeccompProgram
     HRUN_CHILD_TRY(switch_credentials(plan));
     HRUN_CHILD_TRY(set_capabilities(plan));
 
-    // After the uid change: the container user must be able to reach its working directory.
-    HRUN_CHILD_TRY(enter_cwd(plan));
-    HRUN_CHILD_TRY(set_fd_inheritance(plan, procfd));
+    // After the uid change: the container user must be able to reach its working directory
+    // and execute its program.
+    int rootfd = open_root();
+    if (rootfd < 0) return child_fail("process.cwd", "cannot open the container's root", errno);
+    ChildStatus entered = enter_cwd(plan, rootfd);
     char program[PATH_MAX];
-    HRUN_CHILD_TRY(find_program(plan, program, sizeof program));
+    if (entered) entered = find_program(plan, rootfd, program, sizeof program);
+    ::close(rootfd);
+    if (!entered) return entered;
 
     // hrun blocks signals around clone; the container starts with none blocked. (Dispositions
     // were reset to default right after clone.) Before the filter, which may deny sigprocmask.

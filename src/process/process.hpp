@@ -3,8 +3,9 @@
 // plan_process (parent) turns process.* into ready-made values: argv/envp arrays, capability
 // masks, rlimits, resolved LSM labels. The child then runs two steps:
 //   prepare_process  before the start barrier: rlimits, scheduler, ioprio, personality, umask
-//   exec_process     after it: groups/uid/gid, capabilities, no_new_privs, LSM label,
-//                    seccomp, cwd check, fd closing, execve. Returns only on failure.
+//   exec_process     after it: LSM label, fd closing, no_new_privs, groups/uid/gid,
+//                    capabilities, seccomp, cwd and program lookup, execve. Returns only on
+//                    failure.
 #pragma once
 
 #include <string>
@@ -35,8 +36,9 @@ ChildStatus prepare_process(const ProcessPlan& plan, int procfd) noexcept;
 // a missing program instead of a container that dies at `start`.
 ChildStatus check_program(const ProcessPlan& plan) noexcept;
 
-// `seccomp` may be null (no linux.seccomp). Only returns on failure.
+// `seccomp` may be null (no linux.seccomp). Closes every fd above stderr but the preserved ones
+// and `sync_fd` (close-on-exec, it reports a failure up to execve). Only returns on failure.
 ChildStatus exec_process(const ProcessPlan& plan, const security::SeccompProgram* seccomp,
-                         int procfd) noexcept;
+                         int procfd, int sync_fd) noexcept;
 
 }  // namespace hrun::process

@@ -268,6 +268,27 @@ check_cwd_leak() {
   else result=blocked; detail="fd 3-9: $refused refused, $inside started inside the container"; fi
 }
 
+# CVE-2024-21626 "attack 3": the image's entrypoint is a script whose `#!` interpreter is reached
+# through a descriptor the runtime may still hold at execve. The interpreter named is a host-only
+# copy of the static busybox as `sh`: if it runs, it runs the script's body.
+check_fd_interpreter() {
+  local rt=$1 n bundle refused=0 leaked="" ups
+  mkdir -p "$work/hostsh"
+  [[ -x $work/hostsh/sh ]] || cp /bin/busybox "$work/hostsh/sh"
+  ups=$(printf '../%.0s' $(seq 16))
+  bundle=$(new_bundle "$rt" fdinterp)
+  for n in $(seq 3 20); do
+    printf '#!/proc/self/fd/%s/%s%s\necho host-shell-ran\n' "$n" "$ups" "${work#/}/hostsh/sh" >"$bundle/rootfs/entry-$n"
+    chmod 755 "$bundle/rootfs/entry-$n"
+  done
+  for n in $(seq 3 20); do
+    run_in "$rt" "$bundle" "/entry-$n"
+    if grep -q '^host-shell-ran' <<<"$out"; then leaked+=" fd$n"; else refused=$((refused + 1)); fi
+  done
+  if [[ -n $leaked ]]; then result=ESCAPED; detail="host binary ran as the interpreter through$leaked"
+  else result=blocked; detail="fd 3-20: $refused refused"; fi
+}
+
 # CVE-2021-30465 class: a mount destination that is a symlink pointing out of the rootfs.
 check_mount_symlink() {
   local bundle
@@ -360,7 +381,7 @@ check_exec_exe_overwrite() {
 
 checks=(mount userns core_pattern sysrq_trigger mknod_block shocker init_module finit_module bpf
         perf_event_open keyctl host_pids_hidden raw_socket exec_exe_overwrite cwd_leak
-        mount_symlink masked_symlink cgroup_v1_mount release_agent setuid_nnp uid_minus_one
+        fd_interpreter mount_symlink masked_symlink cgroup_v1_mount release_agent setuid_nnp uid_minus_one
         readonly_rootfs fork_bomb memory_bomb)
 
 declare -A table

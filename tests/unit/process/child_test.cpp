@@ -183,6 +183,54 @@ TEST_F(ProcessChild, CwdThroughALeakedFdIsRefused) {
                    ELOOP);
 }
 
+// A host directory with a marker program that leaves `ran` behind when it is executed, and an
+// fd of the runtime's on that directory, close-on-exec as all of hrun's are.
+class LeakedDirectory {
+public:
+    LeakedDirectory() {
+        char dir[] = "/tmp/hrun-process-leak-XXXXXX";
+        if (::mkdtemp(dir) == nullptr) return;
+        dir_ = dir;
+        const std::string marker = dir_ + "/marker";
+        std::ofstream(marker) << "#!/bin/busybox sh\necho ran > " << dir_ << "/ran\n";
+        ::chmod(marker.c_str(), 0755);
+        fd_.reset(::open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    }
+    ~LeakedDirectory() {
+        if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    }
+    bool ok() const { return static_cast<bool>(fd_); }
+    const std::string& dir() const { return dir_; }
+    std::string through_fd() const { return "/proc/self/fd/" + std::to_string(fd_.get()); }
+    bool marker_ran() const { return std::filesystem::exists(dir_ + "/ran"); }
+
+private:
+    std::string dir_;
+    UniqueFd fd_;
+};
+
+TEST_F(ProcessChild, InterpreterThroughALeakedFdDoesNotRun) {
+    // CVE-2024-21626 "attack 3": the kernel opens a `#!` interpreter during execve, while fds
+    // that are only close-on-exec are still open.
+    LeakedDirectory leak;
+    ASSERT_TRUE(leak.ok());
+    const std::string script = leak.dir() + "/entrypoint";
+    std::ofstream(script) << "#!" << leak.through_fd() << "/marker\n";
+    ::chmod(script.c_str(), 0755);
+    ChildRun run = run_child(plan(minimal_spec({script})), procfd_.get());
+    EXPECT_FALSE(leak.marker_ran()) << "the interpreter was reached through the runtime's fd";
+    expect_failure(run, "process.args[0]", "\"" + script + "\" cannot execute", ENOENT);
+}
+
+TEST_F(ProcessChild, ProgramThroughALeakedFdIsRefused) {
+    LeakedDirectory leak;
+    ASSERT_TRUE(leak.ok());
+    const std::string program = leak.through_fd() + "/marker";
+    ChildRun run = run_child(plan(minimal_spec({program})), procfd_.get());
+    EXPECT_FALSE(leak.marker_ran());
+    expect_failure(run, "process.args[0]", "\"" + program + "\" is not inside the container", ELOOP);
+}
+
 TEST_F(ProcessChild, MissingCwdIsNamed) {
     auto s = minimal_spec();
     s.process->cwd = "/hrun-no-such-dir/nope";

@@ -91,7 +91,7 @@ ChildRun run_child(const ProcessPlan& plan, int procfd, Setup setup,
         ::dup2(out_w.get(), STDOUT_FILENO);
         setup();
         ChildStatus st = prepare_process(plan, procfd);
-        if (st) st = exec_process(plan, seccomp, procfd);
+        if (st) st = exec_process(plan, seccomp, procfd, status_w.get());
         (void)!::write(status_w.get(), &st, sizeof st);
         ::_exit(111);
     }
