@@ -48,6 +48,7 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, Outcome& outco
         req.id = a->positional.front();
         req.args.assign(a->positional.begin() + 1, a->positional.end());
         if (a->tty) req.tty = true;
+        if (global.parse_only) return;
         auto code = create::exec_in_container(req);
         outcome.exit_code = code ? *code : report(code.error());
     });

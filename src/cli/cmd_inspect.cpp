@@ -80,6 +80,7 @@ void add_inspect_command(CLI::App& app, const GlobalOptions& global, Outcome& ou
     cmd->add_option("--pid", a->pid, "a process of the container, as a host pid (default: its init)");
     cmd->add_flag("--diff", a->diff, "compare namespaces, privileges and limits of two containers");
     cmd->callback([a, &global, &outcome] {
+        if (global.parse_only) return;
         auto st = run_inspect(*a, global);
         outcome.exit_code = st ? 0 : report(st.error());
     });
@@ -95,6 +96,7 @@ void add_stats_command(CLI::App& app, const GlobalOptions& global, Outcome& outc
         ->check(CLI::Range(0.1, 3600.0))
         ->capture_default_str();
     cmd->callback([a, &global, &outcome] {
+        if (global.parse_only) return;
         auto st = run_stats(*a, global);
         outcome.exit_code = st ? 0 : report(st.error());
     });

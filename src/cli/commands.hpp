@@ -18,6 +18,10 @@ struct GlobalOptions {
     std::string rootless = "auto";
     std::string policy = "hardened";  // --policy: oci | hardened | strict (policy/policy.hpp)
     std::string userns_remap;  // --userns-remap=USER[:GROUP] (policy/userns_remap.hpp)
+    // Commands stop once argv is turned into their request, before anything that reads or
+    // changes the host (log file, state, bundle, containers): the command-line fuzzer's seam
+    // (tests/fuzz/). Never set by hrun itself.
+    bool parse_only = false;
 };
 
 // Set by the command that ran: the process exit code.
@@ -39,6 +43,9 @@ void add_signal_commands(CLI::App& app, const GlobalOptions& global, Outcome& ou
 void add_audit_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_inspect_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void add_stats_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+
+// The whole command line on `app`: global options, every command, the log set up once parsed.
+void build_app(CLI::App& app, GlobalOptions& global, Outcome& outcome);
 
 // Prints "hrun: <error>" on stderr (and to the log file when one is set); returns exit code 1.
 int report(const Error& error);
