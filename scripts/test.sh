@@ -9,7 +9,7 @@
 #      kernel, run on the release build in a qemu VM (installs qemu and a kernel with apt),
 #   4. AddressSanitizer + UBSan build in build-asan/, the same tests again,
 #   4b. scripts/fuzz.sh: the config and command-line fuzzers (libFuzzer, clang) over their saved
-#      corpus for HRUN_FUZZ_TIME seconds each (default 60),
+#      corpus for HRUN_FUZZ_TIME seconds each (default 30; the clang build takes ~3.5 min),
 #   5. scripts/bench.sh --quick, to show the benchmark runs (no thresholds).
 #   Between 3 and 4: real engines, docker, containerd and podman driving the release hrun
 #   (tests/engines/run-all.sh, which installs them with apt-get), and the same checks with runc
@@ -18,7 +18,7 @@
 # Environment: HRUN_JOBS (default 2), HRUN_BUILD_DIR (default build), HRUN_ASAN_BUILD_DIR
 # (default build-asan), HRUN_SKIP_VM=1 leaves out the VM lane (reported as skipped),
 # HRUN_ENGINES_TIMEOUT (seconds for the engine stage, default 2700), HRUN_FUZZ_TIME (seconds
-# per fuzz target, default 60).
+# per fuzz target, default 30).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -162,7 +162,7 @@ run_escape_battery() {
 # "fuzz: N passed, N failed, N skipped", one per fuzz target.
 run_fuzz() {
   local log=$logs/fuzz.log t0=$SECONDS rc p f s
-  HRUN_JOBS=$jobs scripts/fuzz.sh --time "${HRUN_FUZZ_TIME:-60}" </dev/null 2>&1 | tee "$log"
+  HRUN_JOBS=$jobs scripts/fuzz.sh --time "${HRUN_FUZZ_TIME:-30}" </dev/null 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   if ! add_counts "$log" 'fuzz: '; then
     step_failed "fuzz: fuzz.sh stopped before its summary (exit $rc)"
@@ -227,7 +227,7 @@ else
   step_failed "sanitizer build"
 fi
 
-step "fuzzing (scripts/fuzz.sh, ${HRUN_FUZZ_TIME:-60} s per target)"
+step "fuzzing (scripts/fuzz.sh, ${HRUN_FUZZ_TIME:-30} s per target)"
 run_fuzz
 
 step "benchmark (scripts/bench.sh --quick)"
