@@ -8,6 +8,7 @@ packages=(
   libseccomp-dev libcap-dev libapparmor-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   busybox-static runc crun jq iproute2 procps util-linux time uidmap passwd
+  clang-16 libclang-rt-16-dev  # scripts/fuzz.sh: libFuzzer (-fsanitize=fuzzer), std::expected
 )
 
 missing=()

@@ -8,6 +8,8 @@
 #   3. the VM lane (scripts/vm-test.sh): the tests that need a cgroup v2-only, AppArmor-enabled
 #      kernel, run on the release build in a qemu VM (installs qemu and a kernel with apt),
 #   4. AddressSanitizer + UBSan build in build-asan/, the same tests again,
+#   4b. scripts/fuzz.sh: the config and command-line fuzzers (libFuzzer, clang) over their saved
+#      corpus for HRUN_FUZZ_TIME seconds each (default 30; the clang build takes ~3.5 min),
 #   5. scripts/bench.sh --quick, to show the benchmark runs (no thresholds).
 #   Between 3 and 4: real engines, docker, containerd and podman driving the release hrun
 #   (tests/engines/run-all.sh, which installs them with apt-get), and the same checks with runc
@@ -15,7 +17,8 @@
 # Ends with the line "N passed, N failed"; exits non-zero if any test or step failed.
 # Environment: HRUN_JOBS (default 2), HRUN_BUILD_DIR (default build), HRUN_ASAN_BUILD_DIR
 # (default build-asan), HRUN_SKIP_VM=1 leaves out the VM lane (reported as skipped),
-# HRUN_ENGINES_TIMEOUT (seconds for the engine stage, default 2700).
+# HRUN_ENGINES_TIMEOUT (seconds for the engine stage, default 2700), HRUN_FUZZ_TIME (seconds
+# per fuzz target, default 30).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -155,6 +158,21 @@ run_escape_battery() {
   ((f == 0)) || problems+=("escape battery: $(grep -E '^FAIL ' "$log" | cut -d' ' -f2 | tr '\n' ' ')")
 }
 
+# run_fuzz: scripts/fuzz.sh (its own clang build dir); adds the counts of its last line,
+# "fuzz: N passed, N failed, N skipped", one per fuzz target.
+run_fuzz() {
+  local log=$logs/fuzz.log t0=$SECONDS rc p f s
+  HRUN_JOBS=$jobs scripts/fuzz.sh --time "${HRUN_FUZZ_TIME:-30}" </dev/null 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  if ! add_counts "$log" 'fuzz: '; then
+    step_failed "fuzz: fuzz.sh stopped before its summary (exit $rc)"
+    return
+  fi
+  summary+=("fuzz (config, CLI): $p passed, $f failed, $s skipped in $((SECONDS - t0)) s")
+  ((f == 0)) || problems+=("fuzz: failing targets: $(grep -E '^FAIL ' "$log" | cut -d' ' -f2 | tr '\n' ' ')")
+  if ((rc != 0 && f == 0)); then step_failed "fuzz: fuzz.sh exited $rc"; fi
+}
+
 # configure_and_build DIR [cmake args...]
 configure_and_build() {
   local dir=$1
@@ -208,6 +226,9 @@ if configure_and_build "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHRUN_SANI
 else
   step_failed "sanitizer build"
 fi
+
+step "fuzzing (scripts/fuzz.sh, ${HRUN_FUZZ_TIME:-30} s per target)"
+run_fuzz
 
 step "benchmark (scripts/bench.sh --quick)"
 if [[ -x $release_dir/hrun ]]; then

@@ -28,7 +28,7 @@ std::string config_path(const std::string& target) {
 
 }  // namespace
 
-void add_audit_command(CLI::App& app, const GlobalOptions&, Outcome& outcome) {
+void add_audit_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome) {
     struct AuditArgs {
         std::string target = ".";
         std::string format = "table";
@@ -45,7 +45,8 @@ void add_audit_command(CLI::App& app, const GlobalOptions&, Outcome& outcome) {
                     "exit 1 when a finding at or above this severity exists (critical, high, medium, low, info)")
         ->check(CLI::IsMember({"critical", "high", "medium", "low", "info"}));
     cmd->add_flag("--explain", args->explain, "say why each finding matters (table format)");
-    cmd->callback([args, &outcome] {
+    cmd->callback([args, &global, &outcome] {
+        if (global.parse_only) return;
         const std::string path = config_path(args->target);
         auto spec = spec::load_spec(path);
         if (!spec) {

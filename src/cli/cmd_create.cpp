@@ -35,6 +35,7 @@ void add_create_command(CLI::App& app, const GlobalOptions& global, Outcome& out
         request->systemd_cgroup = global.systemd_cgroup;
         request->policy = *policy::policy_from_name(global.policy);  // checked by CLI11
         request->userns_remap = global.userns_remap;
+        if (global.parse_only) return;
         auto st = create::create_container(*request);
         outcome.exit_code = st ? 0 : report(st.error());
     });
@@ -45,6 +46,7 @@ void add_start_command(CLI::App& app, const GlobalOptions& global, Outcome& outc
     CLI::App* cmd = app.add_subcommand("start", "run the process of a created container");
     cmd->add_option("id", *id, "container id")->required();
     cmd->callback([id, &global, &outcome] {
+        if (global.parse_only) return;
         auto st = create::start_container(global.root, *id);
         outcome.exit_code = st ? 0 : report(st.error());
     });
@@ -60,6 +62,7 @@ void add_delete_command(CLI::App& app, const GlobalOptions& global, Outcome& out
     cmd->add_option("id", args->id, "container id")->required();
     cmd->add_flag("-f,--force", args->force, "kill the container first if it is still running");
     cmd->callback([args, &global, &outcome] {
+        if (global.parse_only) return;
         auto st = create::delete_container(global.root, args->id, args->force);
         outcome.exit_code = st ? 0 : report(st.error());
     });

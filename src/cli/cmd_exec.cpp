@@ -48,6 +48,12 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, Outcome& outco
             outcome.exit_code = report(Error{0, "", "exec needs a container id"});
             return;
         }
+        auto& req = a->request;
+        req.root = global.root;
+        req.id = a->positional.front();
+        req.args.assign(a->positional.begin() + 1, a->positional.end());
+        if (a->tty) req.tty = true;
+        if (global.parse_only) return;
         // The process exec forks joins the container's pid namespace, where the container's
         // processes can reach our /proc/<pid>/exe: it must be a sealed copy (linux/sealed_exe.hpp).
         // Before anything is opened, so the re-exec repeats nothing but the parsing.
@@ -55,11 +61,6 @@ void add_exec_command(CLI::App& app, const GlobalOptions& global, Outcome& outco
             outcome.exit_code = report(sealed.error());
             return;
         }
-        auto& req = a->request;
-        req.root = global.root;
-        req.id = a->positional.front();
-        req.args.assign(a->positional.begin() + 1, a->positional.end());
-        if (a->tty) req.tty = true;
         auto code = create::exec_in_container(req);
         outcome.exit_code = code ? *code : report(code.error());
     });

@@ -1,5 +1,6 @@
 // hrun inspect [--format table|json] [--pid PID] ID, hrun inspect --diff ID (ID|host),
 // and hrun stats [--watch] [--interval S] [--format table|json] [ID...].
+#include <cmath>
 #include <iostream>
 #include <thread>
 
@@ -54,8 +55,7 @@ struct StatsArgs {
 // One round: CPU % needs two readings `interval` apart. With --watch the screen is cleared and
 // the table drawn again at the top (ANSI "erase display" then "cursor home"), as docker stats
 // does; JSON is one array per line instead.
-Status run_stats(const StatsArgs& a, const GlobalOptions& global) {
-    const auto interval = std::chrono::milliseconds(static_cast<long>(a.interval_s * 1000));
+Status run_stats(const StatsArgs& a, std::chrono::milliseconds interval, const GlobalOptions& global) {
     do {
         const auto rows = HRUN_TRY(inspect::sample_stats(global.root, a.ids, interval));
         if (a.format == "json") {
@@ -80,6 +80,7 @@ void add_inspect_command(CLI::App& app, const GlobalOptions& global, Outcome& ou
     cmd->add_option("--pid", a->pid, "a process of the container, as a host pid (default: its init)");
     cmd->add_flag("--diff", a->diff, "compare namespaces, privileges and limits of two containers");
     cmd->callback([a, &global, &outcome] {
+        if (global.parse_only) return;
         auto st = run_inspect(*a, global);
         outcome.exit_code = st ? 0 : report(st.error());
     });
@@ -95,7 +96,15 @@ void add_stats_command(CLI::App& app, const GlobalOptions& global, Outcome& outc
         ->check(CLI::Range(0.1, 3600.0))
         ->capture_default_str();
     cmd->callback([a, &global, &outcome] {
-        auto st = run_stats(*a, global);
+        // CLI::Range lets NaN through (no comparison with NaN is true), and converting NaN to
+        // an integer is undefined: "--interval nan" would poll without pause.
+        if (!(a->interval_s >= 0.1 && a->interval_s <= 3600.0)) {
+            outcome.exit_code = report(Error{0, "--interval", "must be a number of seconds from 0.1 to 3600"});
+            return;
+        }
+        const auto interval = std::chrono::milliseconds(std::lround(a->interval_s * 1000));
+        if (global.parse_only) return;
+        auto st = run_stats(*a, interval, global);
         outcome.exit_code = st ? 0 : report(st.error());
     });
 }

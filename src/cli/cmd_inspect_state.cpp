@@ -65,6 +65,7 @@ void add_state_commands(CLI::App& app, const GlobalOptions& global, Outcome& out
     CLI::App* state = app.add_subcommand("state", "print a container's state as JSON");
     state->add_option("id", *id, "container id")->required();
     state->callback([id, &global, &outcome] {
+        if (global.parse_only) return;
         auto text = lifecycle::state_json(global.root, *id);
         if (text) print(*text);
         outcome.exit_code = text ? 0 : report(text.error());
@@ -84,6 +85,7 @@ void add_state_commands(CLI::App& app, const GlobalOptions& global, Outcome& out
         auto format = largs->quiet ? lifecycle::ListFormat::Quiet
                       : largs->format == "json" ? lifecycle::ListFormat::Json
                                                 : lifecycle::ListFormat::Table;
+        if (global.parse_only) return;
         auto text = lifecycle::list(global.root, format);
         if (text) print(*text, format != lifecycle::ListFormat::Table || !text->empty());
         outcome.exit_code = text ? 0 : report(text.error());
@@ -101,6 +103,7 @@ void add_state_commands(CLI::App& app, const GlobalOptions& global, Outcome& out
     ps->add_option("-f,--format", pargs->format, "table or json")
         ->check(CLI::IsMember({"table", "json"}));
     ps->callback([pargs, &global, &outcome] {
+        if (global.parse_only) return;
         auto pids = lifecycle::processes(global.root, pargs->id);
         if (!pids) {
             outcome.exit_code = report(pids.error());
@@ -132,6 +135,7 @@ void add_signal_commands(CLI::App& app, const GlobalOptions& global, Outcome& ou
     kill->add_flag("-a,--all", kargs->all, "signal every process in the container");
     kill->callback([kargs, &global, &outcome] {
         auto sig = lifecycle::parse_signal(kargs->signal);
+        if (global.parse_only) return;
         auto st = sig ? lifecycle::kill(global.root, kargs->id, *sig, kargs->all)
                       : Status(std::unexpected(sig.error()));
         outcome.exit_code = st ? 0 : report(st.error());
@@ -144,6 +148,7 @@ void add_signal_commands(CLI::App& app, const GlobalOptions& global, Outcome& ou
                                                    : "thaw a paused container");
         cmd->add_option("id", *id, "container id")->required();
         cmd->callback([id, pausing, &global, &outcome] {
+            if (global.parse_only) return;
             auto st = pausing ? lifecycle::pause(global.root, *id) : lifecycle::resume(global.root, *id);
             outcome.exit_code = st ? 0 : report(st.error());
         });

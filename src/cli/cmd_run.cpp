@@ -79,6 +79,7 @@ void add_run_command(CLI::App& app, const GlobalOptions& global, Outcome& outcom
             outcome.exit_code = report(request.error());
             return;
         }
+        if (global.parse_only) return;
         auto code = create::run_container(*request, {args->detach, args->keep});
         outcome.exit_code = code ? *code : report(code.error());
     });

@@ -37,7 +37,7 @@ void add_subordinate_ids(spec::DefaultSpecOptions& options) {
 
 }  // namespace
 
-void add_spec_command(CLI::App& app, const GlobalOptions&, Outcome& outcome) {
+void add_spec_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome) {
     struct SpecArgs {
         std::string bundle = ".";
         bool rootless = false;
@@ -52,7 +52,8 @@ void add_spec_command(CLI::App& app, const GlobalOptions&, Outcome& outcome) {
                     "USER[:GROUP]: map container root to USER's first /etc/subuid range (GROUP's, "
                     "default USER's, /etc/subgid range) in a user namespace, the rootfs idmapped")
         ->excludes("--rootless");
-    cmd->callback([args, &outcome] {
+    cmd->callback([args, &global, &outcome] {
+        if (global.parse_only) return;
         spec::DefaultSpecOptions options;
         options.rootless = args->rootless;
         options.host_uid = ::geteuid();

@@ -19,9 +19,10 @@ struct UpdateArgs {
     std::string cpuset_cpus, cpuset_mems;
 };
 
-Result<spec::Resources> resources_from(const UpdateArgs& a) {
+// `parse_only`: the file (or stdin) is not read; the flags still make the request.
+Result<spec::Resources> resources_from(const UpdateArgs& a, bool parse_only) {
     spec::Resources r;
-    if (!a.resources_file.empty()) {
+    if (!a.resources_file.empty() && !parse_only) {
         std::stringstream text;
         if (a.resources_file == "-") {
             text << std::cin.rdbuf();
@@ -70,7 +71,8 @@ void add_update_command(CLI::App& app, const GlobalOptions& global, Outcome& out
     cmd->add_option("--pids-limit", a->pids_limit, "maximum number of processes");
     cmd->add_option("--blkio-weight", a->blkio_weight, "block IO weight (10-1000)");
     cmd->callback([a, &global, &outcome] {
-        auto resources = resources_from(*a);
+        auto resources = resources_from(*a, global.parse_only);
+        if (global.parse_only) return;
         auto st = resources ? lifecycle::update(global.root, a->id, *resources)
                             : Status(std::unexpected(resources.error()));
         outcome.exit_code = st ? 0 : report(st.error());
@@ -89,15 +91,19 @@ void add_events_command(CLI::App& app, const GlobalOptions& global, Outcome& out
     cmd->add_flag("--stats", a->stats, "print one stats event and exit");
     cmd->add_option("--interval", a->interval_s, "seconds between stats events")->check(CLI::Range(1, 86400));
     cmd->callback([a, &global, &outcome] {
+        if (global.parse_only) return;
         auto st = lifecycle::events(global.root, a->id, a->stats, std::chrono::seconds(a->interval_s),
                                     [](const std::string& line) { std::cout << line << std::endl; });
         outcome.exit_code = st ? 0 : report(st.error());
     });
 }
 
-void add_features_command(CLI::App& app, const GlobalOptions&, Outcome&) {
+void add_features_command(CLI::App& app, const GlobalOptions& global, Outcome&) {
     CLI::App* cmd = app.add_subcommand("features", "print what this hrun supports (JSON)");
-    cmd->callback([] { std::cout << lifecycle::features_json() << '\n'; });
+    cmd->callback([&global] {
+        if (global.parse_only) return;
+        std::cout << lifecycle::features_json() << '\n';
+    });
 }
 
 }  // namespace hrun::cli

@@ -21,6 +21,10 @@ struct GlobalOptions {
     // How many fds from 3 up the caller left open, counted first thing in main, before hrun
     // opens anything: all that --preserve-fds may hand over.
     int inherited_fds = 0;
+    // Commands stop once argv is turned into their request, before anything that reads or
+    // changes the host (log file, state, bundle, containers): the command-line fuzzer's seam
+    // (tests/fuzz/). Never set by hrun itself.
+    bool parse_only = false;
 };
 
 // Set by the command that ran: the process exit code.
@@ -47,6 +51,10 @@ void add_stats_command(CLI::App& app, const GlobalOptions& global, Outcome& outc
 // container would receive whatever hrun itself opened there (its state directory, a way out).
 // Since they are open, none of hrun's own fds can land in that range.
 Status check_preserved_fds(int n, const GlobalOptions& global);
+// The fds from 3 up that are open, stopping at the first closed one (for inherited_fds).
+int count_inherited_fds();
+// The whole command line on `app`: global options, every command, the log set up once parsed.
+void build_app(CLI::App& app, GlobalOptions& global, Outcome& outcome);
 
 // Prints "hrun: <error>" on stderr (and to the log file when one is set); returns exit code 1.
 int report(const Error& error);

@@ -326,5 +326,17 @@ TEST_F(ExecHygiene, ProcessFileReplacesTheProcess) {
     EXPECT_EQ(r.fact("seccomp"), "2") << "the container's filter applies to --process too";
 }
 
+// A --user that hrun cannot use is an error with a message and exit status 1, never an abort
+// (an exception escaping a command used to end hrun with SIGABRT, status 134, nothing said).
+TEST_F(ExecHygiene, UnusableUserIsAReportedErrorNotAnAbort) {
+    start_container();
+    for (const char* user : {"nosuchuser", "1000:nosuchgroup", "99999999999999999999"}) {
+        RunResult r = exec_probe({"--user", user});
+        EXPECT_EQ(r.status, 1) << "--user " << user << ": " << r.describe();
+        EXPECT_NE(r.err.find("hrun: "), std::string::npos) << "--user " << user << ": " << r.describe();
+        EXPECT_EQ(r.fact("uid"), "<absent>") << "--user " << user << " ran: " << r.describe();
+    }
+}
+
 }  // namespace
 }  // namespace hrun::itest
