@@ -48,11 +48,20 @@ const char* ns_name(int type) {
 }
 
 // Opens a namespace file and checks it really is a namespace of the expected type, so a typo'd
-// path fails here with its field instead of as a bare EINVAL from setns in the child.
+// path fails here with its field instead of as a bare EINVAL from setns in the child. The path is
+// looked up O_PATH first and opened for real only once it is known to be on nsfs: a config
+// naming a device, FIFO or socket must not make hrun open it (opening some devices has effects,
+// a FIFO would block). setns needs a real open, hence the reopen of that same inode.
 Result<UniqueFd> open_namespace(const std::string& path, int type, const std::string& field) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return fail_errno("cannot open \"" + path + "\"", field);
+    UniqueFd path_fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+    if (!path_fd) return fail_errno("cannot open \"" + path + "\"", field);
     struct statfs sfs;
+    if (::fstatfs(path_fd.get(), &sfs) != 0 || sfs.f_type != NSFS_MAGIC)
+        return fail(field, "\"" + path + "\" is not a namespace file", EINVAL);
+    UniqueFd procfd = HRUN_TRY(os::open_verified_procfs());
+    const std::string self_fd = "self/fd/" + std::to_string(path_fd.get());
+    UniqueFd fd(::openat(procfd.get(), self_fd.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_errno("cannot open \"" + path + "\"", field);
     if (::fstatfs(fd.get(), &sfs) != 0 || sfs.f_type != NSFS_MAGIC)
         return fail(field, "\"" + path + "\" is not a namespace file", EINVAL);
     int actual = ::ioctl(fd.get(), NS_GET_NSTYPE);

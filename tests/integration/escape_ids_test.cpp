@@ -128,6 +128,38 @@ TEST_F(EscapeIds, ConfigMinusOneIdsAreRefusedNamingTheFieldAndLeaveNothing) {
     }
 }
 
+// ---- linux.namespaces[].path on the host ----
+
+// A namespace path is a host path: a config naming a FIFO (or a device) there must not make
+// hrun open it; it is refused as "not a namespace file" without blocking.
+TEST_F(EscapeIds, NamespacePathNamingAFifoIsNeverOpened) {
+    const std::string fifo = bundle().dir() + "/not-a-namespace";
+    FifoTrap trap(fifo, "x");
+    ASSERT_TRUE(trap.ok()) << std::strerror(errno);
+    bundle().config["linux"]["namespaces"].push_back({{"type", "ipc"}, {"path", fifo}});
+    auto& list = bundle().config["linux"]["namespaces"];
+    // One entry per type: drop the config's own new ipc namespace.
+    for (auto it = list.begin(); it != list.end(); ++it)
+        if ((*it)["type"] == "ipc" && !it->contains("path")) {
+            list.erase(it);
+            break;
+        }
+    bundle().set_args({"/bin/hrun-probe"});
+    bundle().save();
+    HostSnapshot before = HostSnapshot::take();
+    const std::string id = unique_id();
+    RunOptions options;
+    options.timeout = 15s;
+    RunResult r = run_command(hrun_argv({"run", "--bundle", bundle().dir(), id}), options);
+    EXPECT_FALSE(r.timed_out) << "hrun blocked opening the FIFO";
+    EXPECT_NE(r.status, 0) << r.describe();
+    EXPECT_NE(r.err.find("is not a namespace file"), std::string::npos) << r.describe();
+    EXPECT_NE(r.err.find("linux.namespaces["), std::string::npos) << r.describe();
+    EXPECT_FALSE(trap.opened()) << "hrun opened the FIFO for reading";
+    expect_no_host_leaks(before);
+    EXPECT_NE(hrun({"state", id}).status, 0) << "state left";
+}
+
 // ---- exec --user / -g / --process ----
 
 TEST_F(EscapeIds, ExecUserIdsThatWouldStayRootAreRefused) {
