@@ -9,7 +9,8 @@
 #      kernel, run on the release build in a qemu VM (installs qemu and a kernel with apt),
 #   4. AddressSanitizer + UBSan build in build-asan/, the same tests again,
 #   5. scripts/bench.sh --quick, to show the benchmark runs (no thresholds).
-#   Between 3 and 4: real engines, docker, containerd and podman driving the release hrun
+#   Between 3 and 4: real engines, docker, containerd, podman and Kubernetes' critest (through
+#   containerd's CRI plugin) driving the release hrun
 #   (tests/engines/run-all.sh, which installs them with apt-get), and the same checks with runc
 #   for comparison (printed, not counted).
 # Ends with the line "N passed, N failed"; exits non-zero if any test or step failed.
