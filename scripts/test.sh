@@ -11,7 +11,8 @@
 #   4b. scripts/fuzz.sh: the config and command-line fuzzers (libFuzzer, clang) over their saved
 #      corpus for HRUN_FUZZ_TIME seconds each (default 30; the clang build takes ~3.5 min),
 #   5. scripts/bench.sh --quick, to show the benchmark runs (no thresholds).
-#   Between 3 and 4: real engines, docker, containerd and podman driving the release hrun
+#   Between 3 and 4: real engines, docker, containerd, podman and Kubernetes' critest (through
+#   containerd's CRI plugin) driving the release hrun
 #   (tests/engines/run-all.sh, which installs them with apt-get), and the same checks with runc
 #   for comparison (printed, not counted).
 # Ends with the line "N passed, N failed"; exits non-zero if any test or step failed.

@@ -76,10 +76,11 @@ void build_app(CLI::App& app, GlobalOptions& global, Outcome& outcome) {
                    "security defaults for what a config leaves unset: oci (none), hardened "
                    "(default seccomp and AppArmor profiles, no_new_privs), strict (hardened, and "
                    "configs the audit rates critical are refused); also read from HRUN_POLICY, "
-                   "for engines that cannot pass options (containerd's runc shim)")
+                   "for engines that cannot pass options (containerd's runc shim). Default: "
+                   "hardened, or oci for a config from Kubernetes' CRI (its pod security context "
+                   "decides)")
         ->envname("HRUN_POLICY")
-        ->check(CLI::IsMember({"oci", "hardened", "strict"}))
-        ->capture_default_str();
+        ->check(CLI::IsMember({"oci", "hardened", "strict"}));
     app.add_option("--userns-remap", global.userns_remap,
                    "USER[:GROUP]: a config without a user namespace gets one mapping container "
                    "root to USER's first range in /etc/subuid (GROUP's, default USER's, in "

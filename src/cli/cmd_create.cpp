@@ -33,7 +33,7 @@ void add_create_command(CLI::App& app, const GlobalOptions& global, Outcome& out
         request->id = args->id;
         request->root = global.root;
         request->systemd_cgroup = global.systemd_cgroup;
-        request->policy = *policy::policy_from_name(global.policy);  // checked by CLI11
+        request->policy = policy::policy_from_name(global.policy);  // checked by CLI11; none if not given
         request->userns_remap = global.userns_remap;
         if (global.parse_only) return;
         auto st = create::create_container(*request);

@@ -36,7 +36,7 @@ Result<create::ContainerRequest> to_request(const RunArgs& args, const GlobalOpt
     request.pid_file = args.pid_file;
     request.console_socket = args.console_socket;
     request.systemd_cgroup = global.systemd_cgroup;
-    request.policy = *policy::policy_from_name(global.policy);  // checked by CLI11
+    request.policy = policy::policy_from_name(global.policy);  // checked by CLI11; none if not given
     request.userns_remap = global.userns_remap;
     const auto& pos = args.positional;
     if (!args.bundle.empty()) {

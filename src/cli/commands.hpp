@@ -16,7 +16,7 @@ struct GlobalOptions {
     bool debug = false;
     bool systemd_cgroup = false;
     std::string rootless = "auto";
-    std::string policy = "hardened";  // --policy: oci | hardened | strict (policy/policy.hpp)
+    std::string policy;  // --policy: oci | hardened | strict; empty: policy::choose_policy's default
     std::string userns_remap;  // --userns-remap=USER[:GROUP] (policy/userns_remap.hpp)
     // How many fds from 3 up the caller left open, counted first thing in main, before hrun
     // opens anything: all that --preserve-fds may hand over.

@@ -151,8 +151,9 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
     HRUN_TRY(spec::validate_spec(spec));                                             // 2. validate
     // Before anything exists or is logged: the sealed copy starts the same command afresh.
     if (shares_a_pid_namespace(spec)) HRUN_TRY(os::ensure_sealed_exe(exec_fifo ? "create" : "run"));
-    const std::vector<policy::AppliedDefault> defaults =                               //    policy
-        HRUN_TRY(policy::apply_policy(spec, request.policy, policy::detect_host_security()));
+    const policy::PolicyChoice policy = policy::choose_policy(request.policy, spec);  //    policy
+    const std::vector<policy::AppliedDefault> defaults =
+        HRUN_TRY(policy::apply_policy(spec, policy.policy, policy::detect_host_security()));
     if (!defaults.empty()) HRUN_TRY(spec::validate_spec(spec));
     const std::vector<policy::AppliedDefault> remapped = HRUN_TRY(apply_remap(spec, request.userns_remap));
     bool terminal = spec.process && spec.process->terminal;
@@ -173,10 +174,13 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
     } guard{dir};
 
     state::ContainerState st = initial_state(spec, options);
-    st.policy = std::string(policy::policy_name(request.policy));  // exec applies it too
+    st.policy = std::string(policy::policy_name(policy.policy));  // exec applies it too
+    st.policy_reason = policy.reason;
+    if (policy.policy != policy::Policy::Hardened || policy.reason != "default")
+        log::info("policy " + st.policy + " (" + policy.reason + ")");
     for (const policy::AppliedDefault& d : defaults) {
         st.applied_defaults.push_back(d.field + ": " + d.value);
-        log::info("policy " + std::string(policy::policy_name(request.policy)) + ": " + d.field + " set to " + d.value);
+        log::info("policy " + st.policy + ": " + d.field + " set to " + d.value);
     }
     for (const policy::AppliedDefault& d : remapped) st.applied_defaults.push_back(d.field + ": " + d.value);
     // state.json (pid 0) is first written once there is something for `delete --force` to

@@ -23,7 +23,7 @@ struct ContainerRequest {
     bool no_pivot = false;
     bool systemd_cgroup = false;
     int preserve_fds = 0;
-    policy::Policy policy = policy::Policy::Hardened;  // --policy
+    std::optional<policy::Policy> policy;  // --policy; none: policy::choose_policy's default
     std::string userns_remap;  // --userns-remap=USER[:GROUP] (policy/userns_remap.hpp); empty: off
 };
 

@@ -118,6 +118,10 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec, uid_t euid) {
     } else {
         plan.late_flags = created & (CLONE_NEWPID | CLONE_NEWTIME);
         plan.unshare_flags = created & ~plan.late_flags;
+        // unshare(CLONE_NEWPID) moves only the children: a new pid namespace next to joined
+        // ones (a Kubernetes container with its own pid namespace in its pod's network, ipc and
+        // uts) is entered by the second fork, or the process would stay in hrun's.
+        if (plan.late_flags != 0) plan.second_fork = true;
     }
 
     plan.new_user = created & CLONE_NEWUSER;

@@ -282,6 +282,7 @@ std::string format_report(const Report& r) {
         out << "  policy        " << r.policy
             << (r.applied_defaults.empty() ? " (nothing left unset by the config)" : ", filled in:") << "\n";
         for (const std::string& d : r.applied_defaults) out << "                  " << d << "\n";
+        if (!r.policy_reason.empty()) out << "  policy from   " << r.policy_reason << "\n";
     }
 
     if (!r.own_cgroup) {
@@ -330,7 +331,8 @@ json report_json(const Report& r) {
     json j;
     j["id"] = r.id;
     if (!r.status.empty()) j["status"] = r.status;
-    if (!r.policy.empty()) j["policy"] = {{"name", r.policy}, {"appliedDefaults", r.applied_defaults}};
+    if (!r.policy.empty())
+        j["policy"] = {{"name", r.policy}, {"reason", r.policy_reason}, {"appliedDefaults", r.applied_defaults}};
     j["initPid"] = r.init_pid;
     j["pid"] = p.pid;
     j["pidInContainer"] = optional_json(p.pid_in_container);

@@ -89,6 +89,7 @@ struct Report {
     // From state.json, not the kernel: the policy the container was created under and the
     // defaults it filled in that the config left unset (the kernel shows their effect below).
     std::string policy;
+    std::string policy_reason;
     std::vector<std::string> applied_defaults;
     // A rootless container whose cgroup was not delegated has none of its own: the cgroup its
     // process sits in is its creator's, and nothing there limits the container.

@@ -282,6 +282,7 @@ Result<Report> inspect_container(const std::string& root_path, const std::string
     report.status = std::string(state::status_name(status));
     report.init_pid = st.pid;
     report.policy = st.policy;
+    report.policy_reason = st.policy_reason;
     report.applied_defaults = st.applied_defaults;
     report.own_cgroup = !st.cgroup.directories.empty();
     const pid_t target = pid.value_or(st.pid);

@@ -18,6 +18,26 @@ std::string_view policy_name(Policy policy) {
     return "?";
 }
 
+std::optional<Orchestrator> orchestrator_of(const spec::Spec& spec) {
+    // containerd's CRI plugin marks every container and sandbox with both; CRI-O with its own
+    // prefix (io.kubernetes.cri-o.ContainerType, .SandboxID, ...).
+    for (std::string_view key : {kCriContainerTypeAnnotation, kCriSandboxIdAnnotation})
+        if (spec.annotations.contains(std::string(key)))
+            return Orchestrator{"Kubernetes (containerd's CRI)", std::string(key)};
+    auto it = spec.annotations.lower_bound(std::string(kCrioAnnotationPrefix));
+    if (it != spec.annotations.end() && it->first.starts_with(kCrioAnnotationPrefix))
+        return Orchestrator{"Kubernetes (CRI-O)", it->first};
+    return std::nullopt;
+}
+
+PolicyChoice choose_policy(std::optional<Policy> requested, const spec::Spec& spec) {
+    if (requested) return {*requested, "given by --policy or HRUN_POLICY"};
+    if (auto orchestrator = orchestrator_of(spec))
+        return {Policy::Oci, "default; hardened defaults deferred to " + orchestrator->name + ", annotation " +
+                                 orchestrator->annotation + ": the pod's security context stands as written"};
+    return {Policy::Hardened, "default"};
+}
+
 Result<std::vector<AppliedDefault>> apply_policy(spec::Spec& spec, Policy policy, const HostSecurity& host) {
     std::vector<AppliedDefault> applied;
     if (policy == Policy::Oci) return applied;

@@ -1,7 +1,7 @@
 // Security policies: what hrun adds to a config before creating the container.
 //
 //   oci       the config exactly as written (engines that pass their own profiles)
-//   hardened  (the default) fills what the config leaves unset with hrun's defaults: the
+//   hardened  fills what the config leaves unset with hrun's defaults: the
 //             default seccomp profile (profiles/seccomp/default.json, trimmed to the
 //             capabilities of the bounding set), no_new_privs, and the default AppArmor
 //             profile where the host enforces AppArmor
@@ -10,6 +10,15 @@
 //
 // "Unset" for a boolean means false: engines written in Go omit false fields, so the two cannot
 // be told apart in config.json. Every default applied is reported, for the log and the state.
+//
+// Without --policy (or HRUN_POLICY) the policy is hardened, except for a config that comes from
+// an orchestrator with a security policy of its own (choose_policy): Kubernetes decides a pod's
+// seccomp profile, privilege escalation and AppArmor profile in its security context, and a
+// config without a filter or with no_new_privs off is what the pod asked for (Unconfined,
+// allowPrivilegeEscalation). Such a config is run as written (oci). An operator who wants the
+// hardened defaults under Kubernetes too says so: --policy=hardened (or strict) applies to every
+// config. The annotations are not a privilege boundary: whoever writes config.json can leave the
+// hardened defaults out anyway by setting the fields themselves.
 #pragma once
 
 #include <optional>
@@ -39,6 +48,27 @@ struct AppliedDefault {
 
     bool operator==(const AppliedDefault&) const = default;
 };
+
+// A config written by an orchestrator's CRI implementation, known by the annotations it adds to
+// every container: `name` (for the log) and the annotation that told.
+struct Orchestrator {
+    std::string name;
+    std::string annotation;
+};
+std::optional<Orchestrator> orchestrator_of(const spec::Spec& spec);
+inline constexpr std::string_view kCriContainerTypeAnnotation = "io.kubernetes.cri.container-type";
+inline constexpr std::string_view kCriSandboxIdAnnotation = "io.kubernetes.cri.sandbox-id";
+inline constexpr std::string_view kCrioAnnotationPrefix = "io.kubernetes.cri-o.";
+
+// The policy applied to `spec` and why (for the log, state.json and `hrun inspect`).
+struct PolicyChoice {
+    Policy policy = Policy::Hardened;
+    std::string reason;
+};
+
+// `requested`: the operator's --policy / HRUN_POLICY, nullopt when neither was given. A given
+// policy applies to every config; the default is hardened, or oci for an orchestrator's config.
+PolicyChoice choose_policy(std::optional<Policy> requested, const spec::Spec& spec);
 
 // Applies `policy` to `spec` in place (before validation of the result and before prepare).
 // Errors name the field that `strict` refuses.

@@ -18,6 +18,9 @@ struct MountContext {
     bool legacy = false;  // use mount(2): forced by the plan, or set on the first ENOSYS
     // Mounts the parent made (idmapped ones), by IdmapPlan::slot; attached, never made here.
     const int* premade = nullptr;
+    // Clones of the sources of shared bind mounts, by MountPlan::shared_slot, taken before "/"
+    // turned slave; -1 where none could be taken (the legacy mount API: bound as usual).
+    const int* shared = nullptr;
 };
 
 // Where a mount goes: the mount point's fd, plus how to find the point again once mount(2) has

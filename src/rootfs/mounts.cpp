@@ -96,6 +96,19 @@ ChildStatus mount_bind_entry(MountContext& ctx, const MountPlan& mp, int rootfd)
         if (r < 0) return child_fail(mp.field.c_str(), "cannot attach the idmapped mount", -r);
         return apply_propagation(ctx, mp, premade);
     }
+    if (mp.shared_slot >= 0 && ctx.shared != nullptr && ctx.shared[mp.shared_slot] >= 0) {
+        // The early clone, still a peer of the host's mount: its flags set while detached, as
+        // mount_bind does, then attached (setup_rootfs owns and closes the fd).
+        int clone = ctx.shared[mp.shared_slot];
+        int r = 0;
+        if (!mp.options.attrs.empty() && (r = change_mount_attrs(ctx, clone, mp.options.attrs, false)) < 0)
+            return child_fail(mp.options_field.c_str(), "cannot set the mount flags", -r);
+        if (!mp.options.rec_attrs.empty() && (r = change_mount_attrs(ctx, clone, mp.options.rec_attrs, true)) < 0)
+            return child_fail(mp.options_field.c_str(), "cannot set the mount flags", -r);
+        if ((r = attach_mount(clone, target.get())) < 0)
+            return child_fail(mp.source_field.c_str(), "cannot bind-mount the source", -r);
+        return apply_propagation(ctx, mp, clone);
+    }
     int mnt = mount_bind(ctx, MountTarget{target.get(), rootfd, mp.destination.c_str()}, AT_FDCWD,
                          mp.source.c_str(), mp.options.recursive, mp.options.attrs, mp.options.rec_attrs);
     if (mnt < 0) return child_fail(mp.source_field.c_str(), "cannot bind-mount the source", -mnt);

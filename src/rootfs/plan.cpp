@@ -252,6 +252,26 @@ Status plan_propagation(RootfsPlan& plan, const spec::Spec& spec) {
     return ok();
 }
 
+// A bind mount whose propagation is shared in the config must be a peer of its source's peer
+// group on the host (mounts made on either side appear on the other). Made after "/" became a
+// recursive slave it would be a slave of that group (host to container only), so the child
+// clones these sources first (setup_rootfs). An idmapped one is the parent's clone: not these.
+Status assign_shared_slots(RootfsPlan& plan) {
+    for (auto& mp : plan.mounts) {
+        if (mp.kind != MountKind::kBind || mp.idmap.enabled) continue;
+        bool shared = false;
+        for (unsigned long p : mp.options.propagation) shared = shared || (p & MS_SHARED) != 0;
+        if (!shared) continue;
+        if (plan.shared_count >= kMaxSharedMounts)
+            return fail(mp.options_field,
+                        "too many bind mounts with shared propagation (at most " +
+                            std::to_string(kMaxSharedMounts) + ")",
+                        E2BIG);
+        mp.shared_slot = static_cast<int>(plan.shared_count++);
+    }
+    return ok();
+}
+
 Status plan_paths(std::vector<PathEntry>& out, const std::vector<std::string>& paths, const char* name) {
     for (std::size_t i = 0; i < paths.size(); ++i) {
         PathEntry e;
@@ -333,6 +353,7 @@ Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const RootfsOptions& opti
         plan.mounts.push_back(HRUN_TRY(plan_mount(spec, spec.mounts[i], i, options, ns)));
     HRUN_TRY(plan_rootfs_idmap(plan, spec, ns));
     HRUN_TRY(assign_premade_slots(plan));
+    HRUN_TRY(assign_shared_slots(plan));
     HRUN_TRY(check_idmapped_exposure(plan, spec));
 
     int procfd = host.proc.get();

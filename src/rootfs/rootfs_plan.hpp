@@ -71,7 +71,14 @@ struct MountPlan {
     bool cgroup_v1_tree = false;
     // kBind: an idmapped mount made by the parent (see IdmapPlan).
     IdmapPlan idmap;
+    // kBind with "shared"/"rshared" (Kubernetes' Bidirectional propagation): index among the
+    // clones setup_rootfs takes of the source before "/" turns slave, so that the container's
+    // mount stays a peer of the host's; -1 for none.
+    int shared_slot = -1;
 };
+
+// At most this many bind mounts with shared propagation per container (a fixed array in the child).
+inline constexpr std::size_t kMaxSharedMounts = 16;
 
 // A device node the container gets: mknod, or in a user namespace a bind of the host's node.
 struct DevicePlan {
@@ -139,6 +146,7 @@ struct RootfsPlan {
     IdmapPlan rootfs_idmap;
     // How many premade mounts the child receives: slots 0..N-1 of rootfs_idmap and mounts[].
     std::size_t premade_count = 0;
+    std::size_t shared_count = 0;  // mounts with a shared_slot
 };
 
 }  // namespace hrun::rootfs

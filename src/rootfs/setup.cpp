@@ -1,6 +1,8 @@
 // setup_rootfs: the child's side of the container's filesystem view, in order.
 //
 //   1. "/" becomes a recursive slave (or private): nothing mounted from here on reaches the host.
+//      Just before, the sources of bind mounts the config marks shared are cloned: those clones
+//      stay peers of the host's mounts, as "rshared" asks (and only they).
 //   2. The rootfs is bound onto itself (recursively) so that it is a mount point to pivot into;
 //      with the idmap annotation, the parent's idmapped clone of it is attached there instead.
 //   3. The host's /dev/null is cloned while the host tree is still reachable (for masking).
@@ -65,6 +67,20 @@ ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_
     int fd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return child_fail("root.path", "cannot open \"/\"", errno);
     UniqueFd host_root(fd);
+    int shared[kMaxSharedMounts];
+    UniqueFd shared_owners[kMaxSharedMounts];
+    for (std::size_t i = 0; i < kMaxSharedMounts; ++i) shared[i] = -1;
+    if (plan.shared_count > 0) {
+        for (const auto& mp : plan.mounts) {
+            if (mp.shared_slot < 0 || ctx.legacy) continue;
+            int c = clone_mount(AT_FDCWD, mp.source.c_str(), mp.options.recursive);
+            if (c == -ENOSYS) break;  // bound later as any other mount: a slave of the host's
+            if (c < 0) return child_fail(mp.source_field.c_str(), "cannot clone the source of a shared mount", -c);
+            shared_owners[mp.shared_slot].reset(c);
+            shared[mp.shared_slot] = c;
+        }
+        ctx.shared = shared;
+    }
     int r = change_propagation(ctx, host_root.get(), plan.setup_propagation);
     if (r < 0) return child_fail("linux.rootfsPropagation", "cannot change the propagation of \"/\"", -r);
 

@@ -62,6 +62,7 @@ std::string format_state(const ContainerState& state, ContainerStatus status) {
     // After runc's keys, which engines parse (they ignore keys they do not know): what hrun's
     // policy filled in that the config left unset, so `state` shows what confines the container.
     if (!state.policy.empty()) j["policy"] = state.policy;
+    if (!state.policy_reason.empty()) j["policyReason"] = state.policy_reason;
     if (!state.applied_defaults.empty()) j["appliedDefaults"] = state.applied_defaults;
     return detail::go_json_escapes(j.dump(2, ' ', false, kReplace));
 }

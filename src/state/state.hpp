@@ -79,6 +79,7 @@ struct ContainerState {
     std::string exec_fifo;     // absolute path while the container is "created"; may be empty
     nlohmann::json init_process;  // the config's process object: the defaults for `exec`
     std::string policy;        // "oci", "hardened" or "strict": exec applies the same one
+    std::string policy_reason;  // why that one (policy::choose_policy): given, default, deferred
     std::vector<std::string> applied_defaults;  // hardened defaults hrun filled in
     nlohmann::json extra = nlohmann::json::object();  // room for later fields
 
@@ -87,7 +88,7 @@ struct ContainerState {
 
 // state.json keys: ociVersion, id, pid, pid_start_time, bundle, rootfs, created, owner,
 // annotations, config_path, cgroup {directories, mode}, systemd_cgroup, rootless, exec_fifo,
-// init_process, policy, applied_defaults, extra. Reading requires "id" and "pid", defaults every other
+// init_process, policy, policy_reason, applied_defaults, extra. Reading requires "id" and "pid", defaults every other
 // missing key and ignores unknown keys (a newer hrun may have written them). from_json throws
 // nlohmann::json exceptions on wrong types; ContainerDir::load turns them into an Error.
 void to_json(nlohmann::json& j, const ContainerState& s);

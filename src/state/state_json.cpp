@@ -33,6 +33,7 @@ void to_json(nlohmann::json& j, const ContainerState& s) {
         {"exec_fifo", s.exec_fifo},
         {"init_process", s.init_process},
         {"policy", s.policy},
+        {"policy_reason", s.policy_reason},
         {"applied_defaults", s.applied_defaults},
         {"extra", s.extra.is_null() ? nlohmann::json::object() : s.extra},
     };
@@ -68,6 +69,7 @@ void from_json(const nlohmann::json& j, ContainerState& out) {
         s.extra = *it;
     }
     optional_field(j, "policy", s.policy);
+    optional_field(j, "policy_reason", s.policy_reason);
     out = std::move(s);
 }
 

@@ -545,8 +545,11 @@ enter_private_namespace() {
   # The run in the namespace is a background job (so this shell can forward signals to it): it
   # ignores SIGINT as such jobs do, so Ctrl-C and SIGTERM reach it as SIGTERM, from here.
   trap 'NS_SIGNALLED=1' INT TERM
+  # ENGINE_UNSHARE_FLAGS: more namespaces for a script that needs them (critest.sh: net, ipc,
+  # uts, pid), as unshare(1) options.
+  # shellcheck disable=SC2086 # a list of options
   ENGINE_NS_CHILD=$ENGINE_TMP ENGINE_SUITE_STARTTIME=$SUITE_STARTTIME \
-    unshare --mount --propagation private -- bash "$0" &
+    unshare --mount --propagation private ${ENGINE_UNSHARE_FLAGS:-} -- bash "$0" &
   local child=$! rc
   while :; do
     wait "$child"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs the engine tests (docker, containerd, podman) one after the other against the runtime in
-# HRUN_BIN (default: <repo>/build/hrun), then the same scripts against runc (RUNC_BIN, default:
+# Runs the engine tests (docker, containerd, podman, and critest: Kubernetes' CRI validation suite
+# through containerd's CRI plugin, with the kit in ../shared/cri) one after the other against the
+# runtime in HRUN_BIN (default: <repo>/build/hrun), then the same scripts against runc (RUNC_BIN, default:
 # runc on PATH) as a reference: a check that fails with both is the machine's or the test's, one
 # that fails with hrun alone is hrun's. Prints every check, a table of the results (check x
 # engine: hrun / runc), the time each script took, and last the line
 # "N passed, N failed, N skipped" counting hrun's checks only; exits non-zero if one of them failed.
-#   tests/engines/run-all.sh                       # all three, hrun then runc
+#   tests/engines/run-all.sh                       # all four, hrun then runc
 #   tests/engines/run-all.sh docker podman         # some of them
 #   tests/engines/run-all.sh --hrun-only docker    # without the runc reference run
 # A script whose engine package cannot be installed reports itself skipped, with the reason.
@@ -20,7 +21,7 @@ for arg in "$@"; do
   case $arg in
     --hrun-only) reference=0 ;;
     -h | --help)
-      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     -*)
@@ -30,7 +31,7 @@ for arg in "$@"; do
     *) suites+=("$arg") ;;
   esac
 done
-((${#suites[@]})) || suites=(docker containerd podman)
+((${#suites[@]})) || suites=(docker containerd podman critest)
 
 hrun_bin=${HRUN_BIN:-$repo/build/hrun}
 runc_bin=${RUNC_BIN:-$(command -v runc || echo /usr/sbin/runc)}

@@ -49,6 +49,20 @@ TEST_F(Namespaces, DefaultConfigIsolatesAllButUserAndTime) {
     EXPECT_EQ(r.fact("pid"), "1");
 }
 
+// A new pid namespace next to one joined by path (a Kubernetes container with its own pid
+// namespace inside its pod's network namespace): the process is pid 1 of a pid namespace of its
+// own, and its /proc is that namespace's, not hrun's.
+TEST_F(Namespaces, ANewPidNamespaceNextToAJoinedOne) {
+    for (auto& n : bundle().config["linux"]["namespaces"])
+        if (n["type"] == "network") n["path"] = "/proc/self/ns/net";
+    bundle().set_args({"/bin/sh", "-c", "echo pid=$$; cat /proc/1/comm; readlink /proc/self/ns/pid"});
+    RunResult r = bundle().run();
+    ASSERT_EQ(r.status, 0) << r.describe();
+    EXPECT_NE(r.out.find("pid=1\n"), std::string::npos) << r.describe();
+    EXPECT_NE(r.out.find("sh\n"), std::string::npos) << "/proc/1 is not the container's process\n" << r.describe();
+    EXPECT_EQ(r.out.find(host_namespaces()["pid"]), std::string::npos) << "hrun's pid namespace\n" << r.describe();
+}
+
 TEST_F(Namespaces, EachTypeCanBeLeftOut) {
     // Without a pid and a network namespace the container shares the host's.
     bundle().remove_namespace("pid");

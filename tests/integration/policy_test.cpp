@@ -139,5 +139,35 @@ TEST_F(Policy, StateUnderOciListsNothingFilledIn) {
     EXPECT_FALSE(st.contains("appliedDefaults")) << st.dump();
 }
 
+// A config from Kubernetes' CRI (containerd marks it with io.kubernetes.cri.*): the pod's
+// security context decides, so a pod that asked for Unconfined and privilege escalation gets
+// them under the default policy; the operator's --policy=hardened still fills the defaults in.
+TEST_F(Policy, AKubernetesConfigRunsAsThePodAskedUnlessThePolicyIsGiven) {
+    bundle().config["annotations"]["io.kubernetes.cri.container-type"] = "container";
+    bundle().config["annotations"]["io.kubernetes.cri.sandbox-id"] = "0123abcd";
+    RunResult r = bundle().probe({});
+    ASSERT_EQ(r.status, 0) << r.describe();
+    EXPECT_EQ(r.fact("seccomp"), "0") << r.describe();
+    EXPECT_EQ(r.fact("nonewprivs"), "0") << r.describe();
+
+    bundle().set_args({"/bin/sleep", "30"});
+    bundle().save();
+    const std::string id = bundle().id();
+    ASSERT_EQ(bundle().hrun({"run", "--detach", "--bundle", bundle().dir(), id}).status, 0);
+    json st = json::parse(bundle().hrun({"state", id}).out, nullptr, false);
+    RunResult text = bundle().hrun({"inspect", id});
+    bundle().hrun({"delete", "--force", id});
+    EXPECT_EQ(st.value("policy", ""), "oci") << st.dump();
+    EXPECT_NE(st.value("policyReason", "").find("io.kubernetes.cri.container-type"), std::string::npos) << st.dump();
+    EXPECT_FALSE(st.contains("appliedDefaults")) << st.dump();
+    EXPECT_NE(text.out.find("deferred to Kubernetes"), std::string::npos) << text.describe();
+
+    bundle().global_args = {"--policy=hardened"};
+    RunResult forced = bundle().probe({});
+    ASSERT_EQ(forced.status, 0) << forced.describe();
+    EXPECT_EQ(forced.fact("seccomp"), "2") << forced.describe();
+    EXPECT_EQ(forced.fact("nonewprivs"), "1") << forced.describe();
+}
+
 }  // namespace
 }  // namespace hrun::itest

@@ -266,6 +266,72 @@ TEST(ApplyPolicy, StrictAcceptsTheHardenedDefaultConfig) {
     EXPECT_TRUE(applied) << applied.error().field << ": " << applied.error().message;
 }
 
+// What containerd's CRI plugin writes for a container whose pod asked for Unconfined seccomp and
+// allowPrivilegeEscalation: no filter, no_new_privs off, and its annotations.
+spec::Spec cri_spec() {
+    spec::Spec s = plain_spec();
+    s.annotations["io.kubernetes.cri.container-type"] = "container";
+    s.annotations["io.kubernetes.cri.sandbox-id"] = "4f5d1c";
+    s.annotations["io.kubernetes.cri.container-name"] = "debugger";
+    return s;
+}
+
+TEST(ChoosePolicy, APlainConfigGetsTheHardenedDefaults) {
+    spec::Spec s = plain_spec();
+    s.annotations["io.kubernetes.pod.name"] = "not-from-a-cri";  // only the CRI's own marks count
+    const PolicyChoice choice = choose_policy(std::nullopt, s);
+    EXPECT_EQ(choice.policy, Policy::Hardened);
+    EXPECT_EQ(choice.reason, "default");
+    EXPECT_FALSE(orchestrator_of(s));
+}
+
+TEST(ChoosePolicy, KubernetesThroughContainerdKeepsWhatThePodAskedFor) {
+    for (const char* key : {"io.kubernetes.cri.container-type", "io.kubernetes.cri.sandbox-id"}) {
+        spec::Spec s = plain_spec();
+        s.annotations[key] = "sandbox";
+        const PolicyChoice choice = choose_policy(std::nullopt, s);
+        EXPECT_EQ(choice.policy, Policy::Oci) << key;
+        EXPECT_NE(choice.reason.find(key), std::string::npos) << choice.reason;
+        EXPECT_NE(choice.reason.find("containerd"), std::string::npos) << choice.reason;
+    }
+    // Applied, the choice leaves the unconfined, escalation-allowed container as written.
+    spec::Spec s = cri_spec();
+    const spec::Spec before = s;
+    auto applied = apply_policy(s, choose_policy(std::nullopt, s).policy, HostSecurity{true});
+    ASSERT_TRUE(applied);
+    EXPECT_TRUE(applied->empty());
+    EXPECT_EQ(s, before);
+    EXPECT_FALSE(s.process->noNewPrivileges);
+    EXPECT_FALSE(s.linux && s.linux->seccomp);
+}
+
+TEST(ChoosePolicy, KubernetesThroughCrioToo) {
+    spec::Spec s = plain_spec();
+    s.annotations["io.kubernetes.cri-o.ContainerType"] = "container";
+    const PolicyChoice choice = choose_policy(std::nullopt, s);
+    EXPECT_EQ(choice.policy, Policy::Oci);
+    EXPECT_NE(choice.reason.find("CRI-O"), std::string::npos) << choice.reason;
+    EXPECT_NE(choice.reason.find("io.kubernetes.cri-o.ContainerType"), std::string::npos) << choice.reason;
+    // A key that merely starts alike is not CRI-O's.
+    spec::Spec other = plain_spec();
+    other.annotations["io.kubernetes.cri-operator"] = "x";
+    other.annotations["io.kubernetes.cri"] = "x";
+    EXPECT_EQ(choose_policy(std::nullopt, other).policy, Policy::Hardened);
+}
+
+TEST(ChoosePolicy, TheOperatorsPolicyAppliesToOrchestratedConfigsToo) {
+    for (Policy p : {Policy::Oci, Policy::Hardened, Policy::Strict}) {
+        EXPECT_EQ(choose_policy(p, cri_spec()).policy, p);
+        EXPECT_EQ(choose_policy(p, plain_spec()).policy, p);
+        EXPECT_NE(choose_policy(p, cri_spec()).reason.find("--policy"), std::string::npos);
+    }
+    spec::Spec s = cri_spec();
+    auto applied = apply_policy(s, choose_policy(Policy::Hardened, s).policy, HostSecurity{false});
+    ASSERT_TRUE(applied);
+    EXPECT_TRUE(s.process->noNewPrivileges);
+    EXPECT_TRUE(s.linux && s.linux->seccomp);
+}
+
 TEST(AppArmorProfiles, LoadedProfileIsFoundByExactName) {
     const std::string list = "docker-default (enforce)\nhrun-default (enforce)\nhrun-default-old (complain)\n";
     EXPECT_TRUE(apparmor_profile_loaded(list, "hrun-default"));
