@@ -191,9 +191,12 @@ protected:
 
     void finish() {
         expect_gone_after_delete_force(id_, "after the killed execs");
+        // SIGKILL is delivered at once but the processes exit (and leave their namespaces) in
+        // their own time: both checks wait, as `delete --force` itself does not.
         EXPECT_TRUE(eventually([&] { return processes_in_ns("pid", pid_ns_).empty(); }, 3s))
             << "processes left in the container's pid namespace";
-        EXPECT_TRUE(processes_in_ns("mnt", mnt_ns_).empty()) << "processes left in its mount namespace";
+        EXPECT_TRUE(eventually([&] { return processes_in_ns("mnt", mnt_ns_).empty(); }, 3s))
+            << "processes left in its mount namespace";
         expect_no_host_leaks(before_);
     }
 
