@@ -64,31 +64,41 @@ Result<UniqueFd> open_namespace(const std::string& path, int type, const std::st
 
 const char* proc_ns_file(int type) {
     switch (type) {
-        case CLONE_NEWNET: return "/proc/self/ns/net";
-        case CLONE_NEWNS: return "/proc/self/ns/mnt";
-        case CLONE_NEWPID: return "/proc/self/ns/pid";
-        case CLONE_NEWIPC: return "/proc/self/ns/ipc";
-        case CLONE_NEWUTS: return "/proc/self/ns/uts";
-        case CLONE_NEWUSER: return "/proc/self/ns/user";
-        case CLONE_NEWCGROUP: return "/proc/self/ns/cgroup";
-        case CLONE_NEWTIME: return "/proc/self/ns/time";
+        case CLONE_NEWNET: return "net";
+        case CLONE_NEWNS: return "mnt";
+        case CLONE_NEWPID: return "pid";
+        case CLONE_NEWIPC: return "ipc";
+        case CLONE_NEWUTS: return "uts";
+        case CLONE_NEWUSER: return "user";
+        case CLONE_NEWCGROUP: return "cgroup";
+        case CLONE_NEWTIME: return "time";
     }
     return "";
 }
 
-// Whether the opened namespace is the one hrun itself runs in (the host's, most often): a path
-// may name it, /proc/1/ns/uts or /proc/self/ns/net, and then joining it shares nothing new.
-Result<bool> is_hrun_namespace(const NamespacePlan::Join& join) {
-    struct stat theirs, ours;
+// Whether the opened namespace is the host's: the one hrun runs in, or the one of pid 1 (hrun
+// may run in a private mount namespace of its own). A path may name either, /proc/1/ns/uts or
+// /proc/self/ns/net, and then joining it shares nothing new.
+Result<bool> is_host_namespace(const NamespacePlan::Join& join) {
+    struct stat theirs;
     if (::fstat(join.fd.get(), &theirs) != 0) return fail_errno("cannot stat the namespace", join.field);
-    if (::stat(proc_ns_file(join.type), &ours) != 0)
-        return fail_errno(std::string("cannot stat ") + proc_ns_file(join.type), join.field);
-    return theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+    for (const bool init : {false, true}) {
+        const std::string path = std::string(init ? "/proc/1/ns/" : "/proc/self/ns/") + proc_ns_file(join.type);
+        struct stat host;
+        if (::stat(path.c_str(), &host) != 0) {
+            // An unprivileged caller may not look at pid 1's namespaces; its own are the host's
+            // it can reach.
+            if (init && (errno == EACCES || errno == EPERM)) continue;
+            return fail_errno("cannot stat " + path, join.field);
+        }
+        if (theirs.st_dev == host.st_dev && theirs.st_ino == host.st_ino) return true;
+    }
+    return false;
 }
 
 // What hrun changes inside a namespace it joins, as runc does: the hostname and domainname in a
 // uts namespace, sysctls in a network, ipc or uts one, the rootfs setup (propagation,
-// pivot_root) in a mount namespace. In hrun's own namespace that would change the host, so a
+// pivot_root) in a mount namespace. In the host's namespace that would change the host, so a
 // config asking for it there is refused with the path's field.
 Status check_changes_in_joined(const NamespacePlan::Join& join, const spec::Spec& spec) {
     const char* change = nullptr;
@@ -113,8 +123,8 @@ Status check_changes_in_joined(const NamespacePlan::Join& join, const spec::Spec
         }
     }
     if (change == nullptr) return ok();
-    if (!HRUN_TRY(is_hrun_namespace(join))) return ok();
-    return fail(join.field, std::string("is hrun's own ") + ns_name(join.type) + " namespace: " + change +
+    if (!HRUN_TRY(is_host_namespace(join))) return ok();
+    return fail(join.field, std::string("is the host's ") + ns_name(join.type) + " namespace: " + change +
                                 " there would change the host",
                 EINVAL);
 }
@@ -195,12 +205,12 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec, uid_t euid) {
         plan.sysctls.push_back({sysctl_path(key), value, "linux.sysctl[\"" + key + "\"]"});
     plan.loopback_up = created & CLONE_NEWNET;
 
-    // The container's own namespaces: created, or joined by path and not hrun's. A joined user
+    // The container's own namespaces: created, or joined by path and not the host's. A joined user
     // namespace refuses mknod as a new one does; a joined cgroup namespace gives a fresh cgroup
     // mount its own view.
     unsigned long own = created;
     for (const auto& join : plan.joins)
-        if (!HRUN_TRY(is_hrun_namespace(join))) own |= static_cast<unsigned long>(join.type);
+        if (!HRUN_TRY(is_host_namespace(join))) own |= static_cast<unsigned long>(join.type);
     plan.summary.new_user = own & CLONE_NEWUSER;
     plan.summary.new_mount = own & CLONE_NEWNS;
     plan.summary.new_pid = own & CLONE_NEWPID;

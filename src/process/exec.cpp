@@ -1,18 +1,19 @@
 // exec_process: from the start barrier to execve, in the container process.
 //
 // The order follows runc: the LSM label first (the last step that needs the host /proc), then
-// hrun's own fds closed, no_new_privs, seccomp while still privileged when no_new_privs is off
-// (installing a filter then needs CAP_SYS_ADMIN), then the privilege drop (bounding set,
-// groups, gid, uid, capabilities), the working directory and the program lookup, both inside
-// the container's root; with no_new_privs, seccomp comes last so that only execve runs under it.
+// hrun's own fds closed, no_new_privs, the bounding set, groups and gid, seccomp while still
+// privileged when no_new_privs is off (installing a filter then needs CAP_SYS_ADMIN, which the
+// uid change takes away), then uid and capabilities, the working directory and the program
+// lookup, both inside the container's root; with no_new_privs, seccomp comes last so that only
+// execve runs under it.
 //
 // Without no_new_privs the container's filter judges every later syscall of hrun's, and the
 // profile was written for the container, often before some syscalls existed (openat2,
 // close_range, clone3, faccessat2 are missing from older Docker and containerd profiles and
 // from runtime-tools' generator; they answer EPERM, or ENOSYS through the compiled prologue).
 // So under the filter hrun needs only what runc itself makes there and any profile that runs
-// a runc container must allow: prctl, setgroups, setresgid, setresuid, capset, chdir, getcwd,
-// openat, close, execve and the report on the sync socket. Everything newer is tried first and
+// a runc container must allow: prctl, setresuid, capset, chdir, getcwd, openat, close, execve
+// and the report on the sync socket. Everything newer is tried first and
 // falls back to those when the filter refuses it; fds are closed and signals unblocked before
 // the filter.
 #include <fcntl.h>
@@ -312,13 +313,15 @@ ChildStatus exec_process(const ProcessPlan& plan, const security::SeccompProgram
     HRUN_CHILD_TRY(close_runtime_fds(plan, procfd, sync_fd));
     if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return child_fail("process.noNewPrivileges", "cannot set no_new_privs", errno);
+    // Nothing of these drops CAP_SYS_ADMIN from the effective set: all before the filter.
+    HRUN_CHILD_TRY(drop_bounding_set(plan));
+    HRUN_CHILD_TRY(switch_groups(plan));
     if (!plan.no_new_privileges) {
         HRUN_CHILD_TRY(unblock_signals());
         HRUN_CHILD_TRY(load_filter(seccomp));
     }
 
-    HRUN_CHILD_TRY(drop_bounding_set(plan));
-    HRUN_CHILD_TRY(switch_credentials(plan));
+    HRUN_CHILD_TRY(switch_user(plan));
     HRUN_CHILD_TRY(set_capabilities(plan));
 
     // After the uid change: the container user must be able to reach its working directory

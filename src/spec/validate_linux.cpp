@@ -114,7 +114,7 @@ Status sysctls(const std::map<std::string, std::string>& list, const NamespaceSe
             return fail(key_at("linux.sysctl", key), "has an empty component");
         const int flag = sysctl_namespace(key);
         if (flag == 0) return fail(key_at("linux.sysctl", key), "not namespaced; would change the host");
-        // Created or joined by path (create/namespaces.cpp refuses hrun's own namespace).
+        // Created or joined by path (create/namespaces.cpp refuses the host's namespace).
         if (!ns.lists(flag)) {
             const char* name = flag == CLONE_NEWNET ? "a network" : flag == CLONE_NEWIPC ? "an ipc" : "a uts";
             return fail(key_at("linux.sysctl", key), std::string("needs ") + name + " namespace");
