@@ -159,6 +159,19 @@ TEST_F(EarlySeccomp, TheFullDefaultProfileStillWorks) {
     expect_started(probe_in(home_), home_, "1000");
 }
 
+TEST_F(EarlySeccomp, GroupsAndGidAreSetBeforeTheFilter) {
+    // A profile that lets the container change neither its groups nor its gid: hrun sets them
+    // before the filter, so the container still gets what the config asks.
+    bundle().config["linux"]["seccomp"] =
+        profile_refusing_new_calls({"setgroups", "setgroups32", "setresgid", "setresgid32", "setgid", "setgid32"});
+    as_user(1000);
+    bundle().config["process"]["user"]["additionalGids"] = json::array({10, 20});
+    RunResult r = probe_in(home_);
+    expect_started(r, home_, "1000");
+    EXPECT_EQ(r.fact("gid"), "1000") << r.describe();
+    EXPECT_EQ(r.fact("groups"), "10,20") << r.describe();
+}
+
 TEST_F(EarlySeccomp, GetcwdIsOnlyNeededWhenOpenat2IsRefused) {
     // openat2 allowed: it keeps the walk in the root, getcwd's second opinion is optional.
     bundle().config["linux"]["seccomp"] = allowlist_profile({"getcwd"});
