@@ -13,9 +13,8 @@
 // from runtime-tools' generator; they answer EPERM, or ENOSYS through the compiled prologue).
 // So under the filter hrun needs only what runc itself makes there and any profile that runs
 // a runc container must allow: prctl, setresuid, capset, chdir, getcwd, openat, close, execve
-// and the report on the sync socket. Everything newer is tried first and
-// falls back to those when the filter refuses it; fds are closed and signals unblocked before
-// the filter.
+// and the report on the sync socket. Everything newer is tried first and falls back to those
+// when the filter refuses it; fds are closed and signals unblocked before the filter.
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
