@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -70,6 +71,73 @@ Result<UniqueFd> open_namespace(const std::string& path, int type, const std::st
     return fd;
 }
 
+const char* proc_ns_file(int type) {
+    switch (type) {
+        case CLONE_NEWNET: return "net";
+        case CLONE_NEWNS: return "mnt";
+        case CLONE_NEWPID: return "pid";
+        case CLONE_NEWIPC: return "ipc";
+        case CLONE_NEWUTS: return "uts";
+        case CLONE_NEWUSER: return "user";
+        case CLONE_NEWCGROUP: return "cgroup";
+        case CLONE_NEWTIME: return "time";
+    }
+    return "";
+}
+
+// Whether the opened namespace is the host's: the one hrun runs in, or the one of pid 1 (hrun
+// may run in a private mount namespace of its own). A path may name either, /proc/1/ns/uts or
+// /proc/self/ns/net, and then joining it shares nothing new.
+Result<bool> is_host_namespace(const NamespacePlan::Join& join) {
+    struct stat theirs;
+    if (::fstat(join.fd.get(), &theirs) != 0) return fail_errno("cannot stat the namespace", join.field);
+    for (const bool init : {false, true}) {
+        const std::string path = std::string(init ? "/proc/1/ns/" : "/proc/self/ns/") + proc_ns_file(join.type);
+        struct stat host;
+        if (::stat(path.c_str(), &host) != 0) {
+            // An unprivileged caller may not look at pid 1's namespaces; its own are the host's
+            // it can reach.
+            if (init && (errno == EACCES || errno == EPERM)) continue;
+            return fail_errno("cannot stat " + path, join.field);
+        }
+        if (theirs.st_dev == host.st_dev && theirs.st_ino == host.st_ino) return true;
+    }
+    return false;
+}
+
+// What hrun changes inside a namespace it joins, as runc does: the hostname and domainname in a
+// uts namespace, sysctls in a network, ipc or uts one, the rootfs setup (propagation,
+// pivot_root) in a mount namespace. In the host's namespace that would change the host, so a
+// config asking for it there is refused with the path's field.
+Status check_changes_in_joined(const NamespacePlan::Join& join, const spec::Spec& spec) {
+    const char* change = nullptr;
+    switch (join.type) {
+        case CLONE_NEWUTS:
+            if (!spec.hostname.empty()) change = "setting the hostname";
+            else if (!spec.domainname.empty()) change = "setting the domainname";
+            break;
+        case CLONE_NEWNS: change = "setting up the rootfs"; break;
+        default: break;
+    }
+    if (change == nullptr && spec.linux) {
+        for (const auto& [key, value] : spec.linux->sysctl) {
+            const bool net = key.starts_with("net.");
+            const bool uts = key == "kernel.hostname" || key == "kernel.domainname";
+            const bool ipc = !net && !uts;  // validation let only namespaced keys through
+            if ((net && join.type == CLONE_NEWNET) || (uts && join.type == CLONE_NEWUTS) ||
+                (ipc && join.type == CLONE_NEWIPC)) {
+                change = "writing linux.sysctl";
+                break;
+            }
+        }
+    }
+    if (change == nullptr) return ok();
+    if (!HRUN_TRY(is_host_namespace(join))) return ok();
+    return fail(join.field, std::string("is the host's ") + ns_name(join.type) + " namespace: " + change +
+                                " there would change the host",
+                EINVAL);
+}
+
 // "net.ipv4.ip_forward" -> "sys/net/ipv4/ip_forward"
 std::string sysctl_path(const std::string& key) {
     std::string path = "sys/" + key;
@@ -98,6 +166,7 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec, uid_t euid) {
         join.field = ns_field(i) + ".path";
         join.type = *flag;
         join.fd = HRUN_TRY(open_namespace(ns.path, *flag, join.field));
+        HRUN_TRY(check_changes_in_joined(join, spec));
         joined_mount |= *flag == CLONE_NEWNS;
         plan.joins.push_back(std::move(join));
     }
@@ -147,12 +216,18 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec, uid_t euid) {
         plan.sysctls.push_back({sysctl_path(key), value, "linux.sysctl[\"" + key + "\"]"});
     plan.loopback_up = created & CLONE_NEWNET;
 
-    plan.summary.new_user = created & CLONE_NEWUSER;
-    plan.summary.new_mount = created & CLONE_NEWNS;
-    plan.summary.new_pid = created & CLONE_NEWPID;
-    plan.summary.new_net = created & CLONE_NEWNET;
-    plan.summary.new_ipc = created & CLONE_NEWIPC;
-    plan.summary.new_cgroup = created & CLONE_NEWCGROUP;
+    // The container's own namespaces: created, or joined by path and not the host's. A joined user
+    // namespace refuses mknod as a new one does; a joined cgroup namespace gives a fresh cgroup
+    // mount its own view.
+    unsigned long own = created;
+    for (const auto& join : plan.joins)
+        if (!HRUN_TRY(is_host_namespace(join))) own |= static_cast<unsigned long>(join.type);
+    plan.summary.new_user = own & CLONE_NEWUSER;
+    plan.summary.new_mount = own & CLONE_NEWNS;
+    plan.summary.new_pid = own & CLONE_NEWPID;
+    plan.summary.new_net = own & CLONE_NEWNET;
+    plan.summary.new_ipc = own & CLONE_NEWIPC;
+    plan.summary.new_cgroup = own & CLONE_NEWCGROUP;
     return plan;
 }
 

@@ -18,6 +18,13 @@ bool creates_user_namespace(const spec::Spec& spec) {
     return false;
 }
 
+bool joins_user_namespace(const spec::Spec& spec) {
+    if (!spec.linux) return false;
+    for (const auto& ns : spec.linux->namespaces)
+        if (ns.type == "user" && !ns.path.empty()) return true;
+    return false;
+}
+
 }  // namespace
 
 Status plan_credentials(const spec::Spec& spec, const os::HostContext& host, ProcessPlan& plan) {
@@ -28,6 +35,7 @@ Status plan_credentials(const spec::Spec& spec, const os::HostContext& host, Pro
     // setgroups(2) is denied in the new user namespace; the process then keeps the group list
     // it was born with (just its gid) and cannot be given supplementary groups.
     plan.set_groups = !(creates_user_namespace(spec) && host.euid != 0);
+    plan.joins_user_namespace = joins_user_namespace(spec);
     if (!plan.set_groups && !user.additionalGids.empty())
         return fail("process.user.additionalGids",
                     "cannot be set: setgroups(2) is denied in a user namespace mapped without "
@@ -44,16 +52,28 @@ Status plan_credentials(const spec::Spec& spec, const os::HostContext& host, Pro
 // believes the process has, and a process made by clone3 inherits the parent's thread list
 // without the threads. The container process has exactly one thread: the kernel's per-thread
 // semantics are what we want.
-ChildStatus switch_credentials(const ProcessPlan& plan) noexcept {
+//
+// Groups and gid first, before a seccomp filter loaded without no_new_privs (they change no
+// capability, and the filter need not allow them for hrun's sake); the uid last.
+ChildStatus switch_groups(const ProcessPlan& plan) noexcept {
+    if (plan.set_groups &&
+        ::syscall(SYS_setgroups, plan.additional_gids.size(), plan.additional_gids.data()) != 0) {
+        // A user namespace joined by path may deny setgroups(2) (its maps were written without
+        // privilege): the process keeps the list it has, as with runc. No filter is loaded yet,
+        // so EPERM is the kernel's answer; asked-for groups cannot be had there.
+        if (errno != EPERM || !plan.additional_gids.empty() || !plan.joins_user_namespace)
+            return child_fail("process.user.additionalGids", "cannot set the supplementary groups",
+                              errno);
+    }
+    if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0)
+        return child_fail("process.user.gid", "cannot switch to the group id", errno);
+    return child_ok();
+}
+
+ChildStatus switch_user(const ProcessPlan& plan) noexcept {
     // Keep the permitted set across the uid change; set_capabilities narrows it right after.
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
         return child_fail("process.user", "cannot keep capabilities across the uid change", errno);
-    if (plan.set_groups &&
-        ::syscall(SYS_setgroups, plan.additional_gids.size(), plan.additional_gids.data()) != 0)
-        return child_fail("process.user.additionalGids", "cannot set the supplementary groups",
-                          errno);
-    if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0)
-        return child_fail("process.user.gid", "cannot switch to the group id", errno);
     if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0)
         return child_fail("process.user.uid", "cannot switch to the user id", errno);
     if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)

@@ -49,9 +49,11 @@ bool apparmor_profile_listed(std::string_view profiles, std::string_view profile
 // --- child (credentials.cpp, capabilities.cpp, lsm.cpp, exec.cpp)
 
 ChildStatus drop_bounding_set(const ProcessPlan& plan) noexcept;
-// PR_SET_KEEPCAPS around setgroups/setresgid/setresuid, so the permitted set survives the uid
-// change until set_capabilities narrows it.
-ChildStatus switch_credentials(const ProcessPlan& plan) noexcept;
+// setgroups and setresgid: no capability changes, so before a filter that needs CAP_SYS_ADMIN.
+ChildStatus switch_groups(const ProcessPlan& plan) noexcept;
+// PR_SET_KEEPCAPS around setresuid, so the permitted set survives the uid change until
+// set_capabilities narrows it.
+ChildStatus switch_user(const ProcessPlan& plan) noexcept;
 // capset(effective, permitted, inheritable), then the ambient set.
 ChildStatus set_capabilities(const ProcessPlan& plan) noexcept;
 ChildStatus apply_lsm_labels(const ProcessPlan& plan, int procfd) noexcept;

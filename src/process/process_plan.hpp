@@ -98,6 +98,9 @@ struct ProcessPlan {
     // setgroups(2) is skipped when the user namespace denies it (a mapping written without
     // CAP_SETGID in the parent namespace); then additional_gids is empty.
     bool set_groups = true;
+    // A user namespace joined by path: it may deny setgroups(2), and then the process keeps its
+    // groups as runc's does (switch_groups).
+    bool joins_user_namespace = false;
 
     // --- privileges ---
     CapabilityMasks caps;

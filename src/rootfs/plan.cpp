@@ -340,7 +340,7 @@ Status check_idmapped_exposure(const RootfsPlan& plan, const spec::Spec& spec) {
 Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const RootfsOptions& options,
                                const NamespaceSummary& ns, const os::HostContext& host) {
     if (!ns.new_mount)
-        return fail("linux.namespaces", "setting up the rootfs needs a new mount namespace", EINVAL);
+        return fail("linux.namespaces", "setting up the rootfs needs a mount namespace of the container's own", EINVAL);
     RootfsPlan plan;
     plan.rootfs = HRUN_TRY(plan_rootfs_path(spec, options.bundle_dir));
     plan.root_readonly = spec.root->readonly;

@@ -16,7 +16,8 @@
 
 namespace hrun::rootfs {
 
-// Which namespaces the container gets new (as opposed to shared with the host or joined).
+// Which namespaces are the container's own: created, or joined by path (as opposed to shared
+// with hrun, i.e. with the host).
 struct NamespaceSummary {
     bool new_user = false;
     bool new_mount = false;

@@ -210,8 +210,9 @@ Status hook_list(std::string_view kind, const std::vector<Hook>& list) {
 
 Status host_name(std::string_view field, std::string_view name, const NamespaceSet& ns) {
     if (name.empty()) return ok();
-    // Setting it in a namespace we did not create would rename someone else's (or the host).
-    if (!ns.creates(CLONE_NEWUTS)) return fail(std::string(field), "needs a new uts namespace");
+    // Without a uts namespace of its own it would rename the host. One joined by path is the
+    // container's (as in runc); that it is not the host's is checked when it is opened.
+    if (!ns.lists(CLONE_NEWUTS)) return fail(std::string(field), "needs a uts namespace");
     if (name.size() > 64) return fail(std::string(field), "longer than 64 characters");
     if (has_nul(name)) return fail(std::string(field), "contains a NUL byte");
     return ok();

@@ -114,9 +114,10 @@ Status sysctls(const std::map<std::string, std::string>& list, const NamespaceSe
             return fail(key_at("linux.sysctl", key), "has an empty component");
         const int flag = sysctl_namespace(key);
         if (flag == 0) return fail(key_at("linux.sysctl", key), "not namespaced; would change the host");
-        if (!ns.creates(flag)) {
-            const char* name = flag == CLONE_NEWNET ? "network" : flag == CLONE_NEWIPC ? "ipc" : "uts";
-            return fail(key_at("linux.sysctl", key), std::string("needs a new ") + name + " namespace");
+        // Created or joined by path (create/namespaces.cpp refuses the host's namespace).
+        if (!ns.lists(flag)) {
+            const char* name = flag == CLONE_NEWNET ? "a network" : flag == CLONE_NEWIPC ? "an ipc" : "a uts";
+            return fail(key_at("linux.sysctl", key), std::string("needs ") + name + " namespace");
         }
         if (has_nul(value)) return fail(key_at("linux.sysctl", key), "value contains a NUL byte");
     }

@@ -125,5 +125,41 @@ TEST(NamespacePlan, SysctlKeysBecomeProcPaths) {
     EXPECT_EQ(plan->sysctls[0].field, "linux.sysctl[\"net.ipv4.ip_forward\"]");
 }
 
+TEST(NamespacePlan, NewPidNamespaceNextToAJoinedOneNeedsASecondFork) {
+    auto plan = plan_namespaces(with_namespaces({{"pid", ""}, {"mount", ""}, {"network", "/proc/self/ns/net"}}), 0);
+    ASSERT_TRUE(plan) << plan.error().what();
+    EXPECT_EQ(plan->clone_flags, 0u);
+    EXPECT_EQ(plan->late_flags, static_cast<unsigned long>(CLONE_NEWPID));
+    EXPECT_EQ(plan->unshare_flags, static_cast<unsigned long>(CLONE_NEWNS));
+    EXPECT_TRUE(plan->second_fork) << "the container would stay in hrun's pid namespace";
+}
+
+// Joined by path, hrun changes what the config asks in the namespace (hostname, sysctls, the
+// rootfs setup), as runc does; in hrun's own namespace that would change the host.
+TEST(NamespacePlan, ChangesInHrunsOwnJoinedNamespaceAreRefused) {
+    auto uts = with_namespaces({{"mount", ""}, {"uts", "/proc/self/ns/uts"}});
+    uts.hostname = "renamed";
+    auto hostname = plan_namespaces(uts, 0);
+    ASSERT_FALSE(hostname);
+    EXPECT_EQ(hostname.error().field, "linux.namespaces[1].path");
+    EXPECT_NE(hostname.error().message.find("setting the hostname"), std::string::npos);
+
+    auto net = with_namespaces({{"mount", ""}, {"network", "/proc/self/ns/net"}});
+    net.linux->sysctl["net.ipv4.ip_forward"] = "1";
+    auto sysctl = plan_namespaces(net, 0);
+    ASSERT_FALSE(sysctl);
+    EXPECT_EQ(sysctl.error().field, "linux.namespaces[1].path");
+
+    auto mount = plan_namespaces(with_namespaces({{"mount", "/proc/self/ns/mnt"}}), 0);
+    ASSERT_FALSE(mount);
+    EXPECT_EQ(mount.error().field, "linux.namespaces[0].path");
+    EXPECT_NE(mount.error().message.find("setting up the rootfs"), std::string::npos);
+
+    // Joining it without changing anything there shares it, and it is not the container's own.
+    auto shared = plan_namespaces(with_namespaces({{"mount", ""}, {"uts", "/proc/self/ns/uts"}}), 0);
+    ASSERT_TRUE(shared) << shared.error().what();
+    EXPECT_FALSE(shared->summary.new_net);
+}
+
 }  // namespace
 }  // namespace hrun::create

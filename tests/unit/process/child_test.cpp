@@ -358,14 +358,14 @@ TEST_F(ProcessChild, SchedulerIoPriorityAndPersonalityAreApplied) {
 TEST_F(ProcessChild, SeccompIsLoadedEarlyWithoutNoNewPrivsAndLastWithIt) {
     spec::Seccomp config;
     config.defaultAction = "SCMP_ACT_ALLOW";
-    config.syscalls = {spec::SeccompSyscall{{"fchdir"}, "SCMP_ACT_ERRNO", 1, {}}};
+    config.syscalls = {spec::SeccompSyscall{{"chdir"}, "SCMP_ACT_ERRNO", 1, {}}};
     auto program = security::compile_seccomp(config);
     ASSERT_TRUE(program.has_value()) << program.error().what();
 
     auto s = minimal_spec({"/bin/busybox", "grep", "^Seccomp:", "/proc/self/status"});
     s.process->noNewPrivileges = false;
     ChildRun early = run_child(plan(s), procfd_.get(), [] {}, &*program);
-    // fchdir ran under the filter: it failed with errno 1, and the capabilities were already
+    // chdir("/") ran under the filter: it failed with errno 1, and the capabilities were already
     // gone by then, so loading the filter had happened before the drop.
     expect_failure(early, "process.cwd", "\"/\" cannot be entered", EPERM);
 
