@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "lifecycle/lifecycle.hpp"
+#include "linux/units.hpp"
 
 namespace hrun::cli {
 
@@ -79,20 +80,41 @@ void add_update_command(CLI::App& app, const GlobalOptions& global, Outcome& out
     });
 }
 
+namespace {
+
+// The stats interval: a Go duration as runc takes it ("5s", "100ms"; containerd passes
+// --interval=Ns), or a bare number of seconds as hrun took it before.
+Result<std::chrono::nanoseconds> events_interval(const std::string& text) {
+    const bool seconds = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+    const auto interval = HRUN_TRY(units::parse_duration(seconds ? text + "s" : text, "--interval"));
+    if (interval <= std::chrono::nanoseconds(0))
+        return fail("--interval", "must be greater than 0, got \"" + text + "\"");
+    return interval;
+}
+
+}  // namespace
+
 void add_events_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome) {
     struct Args {
         std::string id;
         bool stats = false;
-        int interval_s = 5;
+        std::string interval = "5s";
     };
     auto a = std::make_shared<Args>();
     CLI::App* cmd = app.add_subcommand("events", "resource usage and OOM events as JSON lines");
     cmd->add_option("id", a->id, "container id")->required();
     cmd->add_flag("--stats", a->stats, "print one stats event and exit");
-    cmd->add_option("--interval", a->interval_s, "seconds between stats events")->check(CLI::Range(1, 86400));
+    cmd->add_option("--interval", a->interval,
+                    "time between stats events: a duration (1s, 100ms, 1m30s) or whole seconds")
+        ->capture_default_str();
     cmd->callback([a, &global, &outcome] {
+        auto interval = events_interval(a->interval);  // checked before parse_only returns: fuzzed
+        if (!interval) {
+            outcome.exit_code = report(interval.error());
+            return;
+        }
         if (global.parse_only) return;
-        auto st = lifecycle::events(global.root, a->id, a->stats, std::chrono::seconds(a->interval_s),
+        auto st = lifecycle::events(global.root, a->id, a->stats, *interval,
                                     [](const std::string& line) { std::cout << line << std::endl; });
         outcome.exit_code = st ? 0 : report(st.error());
     });

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "runtime_fixture.hpp"
 
@@ -34,6 +35,52 @@ TEST_F(RuncContract, SpecAsksForATerminalAsRuncDoes) {
     RunResult run = bundle().run();
     ASSERT_EQ(run.status, 0) << run.describe();
     EXPECT_EQ(run.out, "no tty needed\n");
+}
+
+// containerd's runc client passes `--interval=Ns`; runc takes any Go duration. A container that
+// lives about a second gets a stats event every 100 ms, and events ends when it exits.
+TEST_F(RuncContract, EventsIntervalTakesGoDurations) {
+    const std::string id = unique_id();
+    bundle().set_args({"/bin/sleep", "1.5"});
+    bundle().save();
+    RunResult started = hrun({"run", "--detach", "--bundle", bundle().dir(), id});
+    ASSERT_EQ(started.status, 0) << started.describe();
+    RunResult events = hrun({"events", "--interval=100ms", id}, {.timeout = 10s});
+    ASSERT_EQ(events.status, 0) << events.describe();
+    size_t stats = 0;
+    std::istringstream lines(events.out);
+    for (std::string line; std::getline(lines, line);) {
+        json event = json::parse(line, nullptr, false);
+        ASSERT_FALSE(event.is_discarded()) << line;
+        EXPECT_EQ(event.value("id", ""), id);
+        if (event.value("type", "") == "stats") ++stats;
+    }
+    // About 15 in 1.5 s; 5 leaves room for a slow host, and a 1 s interval would give 2.
+    EXPECT_GE(stats, 5u) << events.describe();
+
+    RunResult del = hrun({"delete", id});
+    EXPECT_EQ(del.status, 0) << del.describe();
+}
+
+TEST_F(RuncContract, EventsIntervalFormsAndRefusals) {
+    const std::string id = unique_id();
+    ASSERT_NE(run_sleeper(id), 0);
+    // The forms an engine passes, and hrun's bare seconds; --stats prints one event and exits.
+    for (const std::string form : {"--interval=5s", "--interval=1m30s", "--interval=250ms", "--interval=2"}) {
+        RunResult r = hrun({"events", form, "--stats", id});
+        EXPECT_EQ(r.status, 0) << form << ": " << r.describe();
+        EXPECT_NE(r.out.find("\"type\":\"stats\""), std::string::npos) << form << ": " << r.describe();
+    }
+    for (const auto& [form, message] : std::vector<std::pair<std::string, std::string>>{
+             {"--interval=3d", "--interval: invalid duration \"3d\": unknown unit \"d\""},
+             {"--interval=0s", "--interval: must be greater than 0"},
+             {"--interval=-1s", "--interval: must be greater than 0"},
+             {"--interval=1x5", "--interval: invalid duration"}}) {
+        RunResult r = hrun({"events", form, "--stats", id});
+        EXPECT_EQ(r.status, 1) << form << ": " << r.describe();
+        EXPECT_NE(r.err.find(message), std::string::npos) << form << ": " << r.describe();
+        EXPECT_TRUE(r.out.empty()) << form << ": " << r.describe();
+    }
 }
 
 }  // namespace
