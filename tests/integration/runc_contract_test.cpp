@@ -6,9 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <gmock/gmock.h>
 
 #include "runtime_fixture.hpp"
 
@@ -81,6 +84,144 @@ TEST_F(RuncContract, EventsIntervalFormsAndRefusals) {
         EXPECT_NE(r.err.find(message), std::string::npos) << form << ": " << r.describe();
         EXPECT_TRUE(r.out.empty()) << form << ": " << r.describe();
     }
+}
+
+// The first value found in one of the container's cgroup directories, in the first of `files`
+// that exists there (v1 and v2 names); "" when none.
+std::string cgroup_value(const std::string& id, const std::vector<std::string>& files) {
+    for (const std::string& dir : cgroups_matching(id))
+        for (const std::string& file : files)
+            if (auto v = read_file(dir + "/" + file)) return v->substr(0, v->find('\n'));
+    return "";
+}
+
+// `update` takes sizes as runc does (docker's RAMInBytes: 50M, 10mb, 1.5GiB; -1 for none) and
+// runc's flag name --cpu-share; a unit it does not know is refused, naming the flag, and changes
+// nothing.
+TEST_F(RuncContract, UpdateTakesRuncUnitsAndFlagNames) {
+    bundle().config["linux"]["resources"]["memory"]["limit"] = 100 * 1024 * 1024;
+    bundle().config["linux"]["resources"]["cpu"]["shares"] = 1024;
+    const std::string id = unique_id();
+    ASSERT_NE(run_sleeper(id), 0);
+    ASSERT_EQ(cgroup_value(id, {"memory.limit_in_bytes", "memory.max"}), std::to_string(100 * 1024 * 1024));
+
+    RunResult r = hrun({"update", "--memory", "50M", "--memory-reservation", "10mb", "--cpu-share", "512", id});
+    ASSERT_EQ(r.status, 0) << r.describe();
+    EXPECT_EQ(cgroup_value(id, {"memory.limit_in_bytes", "memory.max"}), std::to_string(50 * 1024 * 1024));
+    EXPECT_EQ(cgroup_value(id, {"memory.soft_limit_in_bytes", "memory.low"}), std::to_string(10 * 1024 * 1024));
+    const std::string shares = cgroup_value(id, {"cpu.shares"});
+    if (!shares.empty()) {  // v2 has cpu.weight, converted
+        EXPECT_EQ(shares, "512");
+    }
+
+    r = hrun({"update", "--memory", "1.5GiB", id});
+    ASSERT_EQ(r.status, 0) << r.describe();
+    EXPECT_EQ(cgroup_value(id, {"memory.limit_in_bytes", "memory.max"}), std::to_string(3LL << 29));
+
+    for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+             {"--memory", "50x"}, {"--memory", "M"}, {"--memory-reservation", "-5"}, {"--memory", "1.5.5g"}}) {
+        RunResult bad = hrun({"update", flag, value, id});
+        EXPECT_EQ(bad.status, 1) << flag << " " << value << ": " << bad.describe();
+        EXPECT_NE(bad.err.find(flag + ": invalid size \"" + value + "\""), std::string::npos)
+            << flag << " " << value << ": " << bad.describe();
+    }
+    EXPECT_EQ(cgroup_value(id, {"memory.limit_in_bytes", "memory.max"}), std::to_string(3LL << 29));
+
+    // -1: no limit (the kernel's largest value on v1, "max" on v2).
+    r = hrun({"update", "--memory", "-1", id});
+    ASSERT_EQ(r.status, 0) << r.describe();
+    const std::string unlimited = cgroup_value(id, {"memory.limit_in_bytes", "memory.max"});
+    EXPECT_TRUE(unlimited == "max" || unlimited.size() >= 18) << unlimited;
+}
+
+// runc hands what follows the id to ps: `runc ps ID -e -x`, `-o pid,comm`.
+TEST_F(RuncContract, PsArgumentsFollowTheId) {
+    const std::string id = unique_id();
+    const pid_t pid = run_sleeper(id);
+    ASSERT_NE(pid, 0);
+    auto row_of = [&](const std::string& out) {
+        std::istringstream lines(out);
+        std::string line, found;
+        std::getline(lines, line);  // header
+        while (std::getline(lines, line)) {
+            std::istringstream fields(line);
+            std::string first;
+            fields >> first;
+            if (first == std::to_string(pid)) found = line;
+        }
+        return found;
+    };
+    RunResult ex = hrun({"ps", id, "-e", "-x"});
+    ASSERT_EQ(ex.status, 0) << ex.describe();
+    EXPECT_EQ(ex.out.substr(0, ex.out.find('\n')).find("PID"), 2u) << ex.out;  // "  PID TTY STAT..."
+    EXPECT_NE(row_of(ex.out).find("sleep 1000"), std::string::npos) << ex.out;
+
+    RunResult o = hrun({"ps", id, "-o", "pid,comm"});
+    ASSERT_EQ(o.status, 0) << o.describe();
+    std::istringstream lines(o.out);
+    std::string header;
+    std::getline(lines, header);
+    EXPECT_THAT(header, ::testing::MatchesRegex(" *PID COMMAND *")) << o.out;
+    EXPECT_THAT(row_of(o.out), ::testing::MatchesRegex(" *[0-9]+ sleep *")) << o.out;
+    EXPECT_EQ(std::count(o.out.begin(), o.out.end(), '\n'), 2) << "only the container's process: " << o.out;
+
+    // The default stays -ef, and --format json before the id stays hrun's.
+    RunResult ef = hrun({"ps", id});
+    ASSERT_EQ(ef.status, 0) << ef.describe();
+    EXPECT_EQ(ef.out.rfind("UID", 0), 0u) << ef.out;
+    RunResult js = hrun({"ps", "--format", "json", id});
+    ASSERT_EQ(js.status, 0) << js.describe();
+    EXPECT_EQ(json::parse(js.out, nullptr, false), json::array({pid})) << js.out;
+}
+
+// An engine cleaning up after a failed create deletes by force an id that may never have been
+// made: runc exits 0 without a word. Without --force, and for an invalid id, it is an error.
+TEST_F(RuncContract, DeleteForceOfAContainerThatDoesNotExistSucceeds) {
+    const std::string id = unique_id();
+    RunResult forced = hrun({"delete", "--force", id});
+    EXPECT_EQ(forced.status, 0) << forced.describe();
+    EXPECT_TRUE(forced.err.empty()) << forced.describe();
+    // And with no state root at all.
+    TempDir empty;
+    RunResult no_root = run_command({hrun_binary(), "--root", empty.path() + "/none", "delete", "-f", id});
+    EXPECT_EQ(no_root.status, 0) << no_root.describe();
+
+    RunResult plain = hrun({"delete", id});
+    EXPECT_EQ(plain.status, 1) << plain.describe();
+    EXPECT_NE(plain.err.find("does not exist"), std::string::npos) << plain.describe();
+    RunResult invalid = hrun({"delete", "--force", "../" + id});
+    EXPECT_EQ(invalid.status, 1) << invalid.describe();
+    EXPECT_NE(invalid.err.find("is not a valid container id"), std::string::npos) << invalid.describe();
+}
+
+// Signal 0 probes; `kill --all` of a stopped container signals what is left in its cgroup
+// (nothing here) and succeeds, as runc; `kill` of a stopped container's init is still an error.
+TEST_F(RuncContract, KillAllOfAStoppedContainerSucceeds) {
+    const std::string running = unique_id();
+    const pid_t pid = run_sleeper(running);
+    ASSERT_NE(pid, 0);
+    RunResult probe = hrun({"kill", running, "0"});
+    EXPECT_EQ(probe.status, 0) << probe.describe();
+    probe = hrun({"kill", "--all", running, "0"});
+    EXPECT_EQ(probe.status, 0) << probe.describe();
+    EXPECT_EQ(status_of(running), "running") << "signal 0 must not disturb the process";
+
+    const std::string id = unique_id();
+    bundle().set_args({"/bin/true"});
+    bundle().save();
+    RunResult r = hrun({"run", "--detach", "--bundle", bundle().dir(), id});
+    ASSERT_EQ(r.status, 0) << r.describe();
+    ASSERT_TRUE(eventually([&] { return status_of(id) == "stopped"; })) << status_of(id);
+    for (const std::string sig : {"0", "KILL", "SIGTERM"}) {
+        RunResult all = hrun({"kill", "--all", id, sig});
+        EXPECT_EQ(all.status, 0) << sig << ": " << all.describe();
+    }
+    RunResult init = hrun({"kill", id, "0"});
+    EXPECT_EQ(init.status, 1) << init.describe();
+    EXPECT_NE(init.err.find("is not running"), std::string::npos) << init.describe();
+    RunResult bad = hrun({"kill", "--all", id, "65"});
+    EXPECT_EQ(bad.status, 1) << bad.describe();
+    EXPECT_EQ(hrun({"delete", id}).status, 0);
 }
 
 }  // namespace
