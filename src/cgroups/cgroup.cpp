@@ -155,6 +155,38 @@ Status Cgroup::make_directories(const Placement& placement) {
     return ok();
 }
 
+// A process that joins a frozen cgroup stops at once, in an uninterruptible sleep: hrun's child
+// would never report back and hrun would wait with it until someone thaws the cgroup. As runc,
+// a container does not start into a frozen cgroup (its own freezer set, or a frozen ancestor's:
+// v1 shows that in the child's freezer.state, v2 in its cgroup.events).
+Status Cgroup::refuse_frozen() const {
+    for (std::size_t i = 0; i < layout_.hierarchies.size(); ++i) {
+        const Hierarchy& h = layout_.hierarchies[i];
+        if (!leaves_[i]) continue;
+        std::string text;
+        if (h.version == 1) {
+            if (!h.has("freezer") || fs::read_at(leaves_[i].get(), "freezer.state", text) != 0) continue;
+            text = fs::trim(text);
+            if (text != "THAWED")
+                return fail(kPathField, "cgroup " + directories_[i] + " is frozen (freezer.state " + text +
+                                            "): a container cannot start in it; thaw it or choose another path",
+                            EBUSY);
+        } else {
+            std::string freeze;
+            const bool requested = fs::read_at(leaves_[i].get(), "cgroup.freeze", freeze) == 0 && fs::trim(freeze) == "1";
+            bool effective = false;
+            if (fs::read_at(leaves_[i].get(), "cgroup.events", text) == 0)
+                for (std::string_view line : fs::split(text, "\n")) effective |= fs::trim(line) == "frozen 1";
+            if (requested || effective)
+                return fail(kPathField, "cgroup " + directories_[i] + " is frozen (" +
+                                            (requested ? "cgroup.freeze 1" : "a frozen parent") +
+                                            "): a container cannot start in it; thaw it or choose another path",
+                            EBUSY);
+        }
+    }
+    return ok();
+}
+
 Status Cgroup::enable_v2_controllers(const std::vector<std::string>& needed, const std::string& leaf_path) {
     const auto u = layout_.unified();
     if (!u) return ok();
@@ -231,6 +263,7 @@ Result<Cgroup> Cgroup::create(const Layout& layout, const Placement& placement, 
     cg.directories_ = placement.directories;
     cg.leaves_.resize(layout.hierarchies.size());
     HRUN_TRY(cg.make_directories(placement));
+    HRUN_TRY(cg.refuse_frozen());
     if (auto u = layout.unified()) HRUN_TRY(cg.enable_v2_controllers(plan.v2_controllers, placement.paths[*u]));
     HRUN_TRY(cg.apply(plan));
     return cg;

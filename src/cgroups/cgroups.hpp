@@ -279,6 +279,7 @@ public:
 private:
     Cgroup() = default;
     Status make_directories(const Placement& placement);
+    Status refuse_frozen() const;
     Status enable_v2_controllers(const std::vector<std::string>& needed, const std::string& leaf_path);
     Status apply(const Plan& plan);
     void cleanup() noexcept;

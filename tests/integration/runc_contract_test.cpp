@@ -3,10 +3,13 @@
 // `delete --force` and `kill --all`, a cgroup frozen before start, the device allowlist, the
 // console under a read-only /dev, nested cgroup v1 cpusets, the hooks' working directory and
 // `--debug`.
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -222,6 +225,82 @@ TEST_F(RuncContract, KillAllOfAStoppedContainerSucceeds) {
     RunResult bad = hrun({"kill", "--all", id, "65"});
     EXPECT_EQ(bad.status, 1) << bad.describe();
     EXPECT_EQ(hrun({"delete", id}).status, 0);
+}
+
+// A cgroup someone else made and froze, in one hierarchy (v1 freezer or v2): thawed and removed
+// (with a child left by a failed test) on destruction.
+class FrozenCgroup {
+public:
+    FrozenCgroup(std::string dir, bool v2) : dir_(std::move(dir)), v2_(v2) {
+        if (::mkdir(dir_.c_str(), 0755) != 0) {
+            error_ = "cannot create " + dir_ + ": " + std::strerror(errno);
+            return;
+        }
+        std::ofstream(dir_ + (v2_ ? "/cgroup.freeze" : "/freezer.state")) << (v2_ ? "1" : "FROZEN");
+        const std::string state = read_file(dir_ + (v2_ ? "/cgroup.events" : "/freezer.state")).value_or("");
+        if (state.find(v2_ ? "frozen 1" : "FROZEN") == std::string::npos) error_ = "cannot freeze " + dir_ + ": " + state;
+    }
+    ~FrozenCgroup() {
+        std::ofstream(dir_ + (v2_ ? "/cgroup.freeze" : "/freezer.state")) << (v2_ ? "0" : "THAWED");
+        std::error_code ec;
+        for (const auto& sub : fs::directory_iterator(dir_, ec))
+            if (sub.is_directory()) ::rmdir(sub.path().c_str());
+        ::rmdir(dir_.c_str());
+    }
+    const std::string& error() const { return error_; }
+
+private:
+    std::string dir_;
+    bool v2_;
+    std::string error_;
+};
+
+// The freezer hierarchies of this host: {directory, is v2}.
+std::vector<std::pair<std::string, bool>> freezer_hierarchies() {
+    std::vector<std::pair<std::string, bool>> out;
+    struct statfs top;
+    if (::statfs("/sys/fs/cgroup", &top) == 0 && top.f_type == CGROUP2_SUPER_MAGIC) return {{"/sys/fs/cgroup", true}};
+    struct statfs sfs;
+    if (::statfs("/sys/fs/cgroup/freezer", &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC)
+        out.emplace_back("/sys/fs/cgroup/freezer", false);
+    if (::statfs("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+        out.emplace_back("/sys/fs/cgroup/unified", true);
+    return out;
+}
+
+// A process joining a frozen cgroup stops in an uninterruptible sleep. runc refuses to start
+// into one ("unexpectedly frozen"); hrun refuses too, at once, naming linux.cgroupsPath, and
+// leaves nothing: no state, no cgroup of its own, the frozen one as it was. Also when the frozen
+// cgroup is the parent of the container's.
+TEST_F(RuncContract, RefusesToStartInAFrozenCgroup) {
+    const auto hierarchies = freezer_hierarchies();
+    if (hierarchies.empty()) GTEST_SKIP() << "no cgroup freezer on this host";
+    bundle().set_args({"/bin/true"});
+    for (const auto& [mount, v2] : hierarchies) {
+        for (const bool parent : {false, true}) {
+            const std::string id = unique_id();
+            const std::string frozen = "hrun-frozen-" + id;
+            const std::string label = mount + (parent ? ", frozen parent" : ", frozen cgroup");
+            FrozenCgroup cg(mount + "/" + frozen, v2);
+            ASSERT_TRUE(cg.error().empty()) << cg.error();
+            bundle().config["linux"]["cgroupsPath"] = "/" + frozen + (parent ? "/" + id : "");
+            bundle().save();
+            const auto before = std::chrono::steady_clock::now();
+            RunResult r = hrun({"run", "--bundle", bundle().dir(), id}, {.timeout = 20s});
+            EXPECT_FALSE(r.timed_out) << label << ": hrun hung on the frozen cgroup";
+            EXPECT_LT(std::chrono::steady_clock::now() - before, 10s) << label;
+            EXPECT_EQ(r.status, 1) << label << ": " << r.describe();
+            EXPECT_NE(r.err.find("linux.cgroupsPath"), std::string::npos) << label << ": " << r.describe();
+            EXPECT_NE(r.err.find("is frozen"), std::string::npos) << label << ": " << r.describe();
+            EXPECT_EQ(hrun({"list", "-q"}).out, "") << label << ": state left";
+            std::set<std::string> expected;
+            for (const auto& [m, _] : hierarchies)
+                if (m == mount) expected.insert(m + "/" + frozen);
+            EXPECT_EQ(cgroups_matching(id), expected) << label << ": cgroups left";
+            const std::string state = read_file(mount + "/" + frozen + (v2 ? "/cgroup.freeze" : "/freezer.state")).value_or("");
+            EXPECT_EQ(state, v2 ? "1\n" : "FROZEN\n") << label << ": the frozen cgroup was changed";
+        }
+    }
 }
 
 }  // namespace
