@@ -303,5 +303,28 @@ TEST_F(RuncContract, RefusesToStartInAFrozenCgroup) {
     }
 }
 
+// A device in linux.devices is made in the container, but whether it opens is for
+// linux.resources.devices alone, as in runc: under a deny-all, a container that was given
+// /dev/kmsg cannot write the host's kernel log through it. With an allow rule it can (the
+// control that shows the write is what the rules decide).
+TEST_F(RuncContract, LinuxDevicesAddNothingToTheDeviceAllowlist) {
+    bundle().config["linux"]["devices"] = json::parse(
+        R"([{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 420, "uid": 0, "gid": 0}])");
+    bundle().config["linux"]["resources"]["devices"] = json::parse(R"([{"allow": false, "access": "rwm"}])");
+    bundle().set_args({"/bin/sh", "-c",
+                       "test -c /dev/kmsg && echo node; echo hrun-contract-test > /dev/kmsg && echo wrote; "
+                       "head -c 1 /dev/zero | wc -c"});
+    RunResult denied = bundle().run();
+    EXPECT_EQ(denied.status, 0) << denied.describe();
+    EXPECT_EQ(denied.out, "node\n1\n") << denied.describe();
+    EXPECT_NE(denied.err.find("Operation not permitted"), std::string::npos) << denied.describe();
+
+    bundle().config["linux"]["resources"]["devices"].push_back(
+        json::parse(R"({"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"})"));
+    RunResult allowed = bundle().run();
+    EXPECT_EQ(allowed.status, 0) << allowed.describe();
+    EXPECT_EQ(allowed.out, "node\nwrote\n1\n") << allowed.describe();
+}
+
 }  // namespace
 }  // namespace hrun::itest
