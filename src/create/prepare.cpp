@@ -127,6 +127,7 @@ Result<ContainerPlan> prepare_container(spec::Spec spec, const CreateOptions& op
         plan.seccomp = HRUN_TRY(compile_seccomp(*spec.linux->seccomp, options.seccomp_cache_dir));
 
     if (spec.process) plan.terminal = console::plan_terminal(*spec.process);
+    plan.rootfs.console_mount_point = plan.terminal.enabled && plan.terminal.mount_console;
     if (spec.hooks) {
         const auto& h = *spec.hooks;
         plan.runtime_hooks = !h.prestart.empty() || !h.createRuntime.empty();

@@ -326,5 +326,51 @@ TEST_F(RuncContract, LinuxDevicesAddNothingToTheDeviceAllowlist) {
     EXPECT_EQ(allowed.out, "node\nwrote\n1\n") << allowed.describe();
 }
 
+// What a terminal prints, with the pty's CR LF line ends made plain.
+std::string plain_lines(std::string text) {
+    std::string out;
+    for (char c : text)
+        if (c != '\r') out += c;
+    return out;
+}
+
+// A read-only /dev and a terminal: runc binds the console before /dev turns read-only, so the
+// container starts, on its pty, with /dev/console bound and /dev still read-only.
+TEST_F(RuncContract, TerminalWithAReadOnlyDev) {
+    bool found = false;
+    for (auto& m : bundle().config["mounts"])
+        if (m.value("destination", "") == "/dev") {
+            m["options"].push_back("ro");
+            found = true;
+        }
+    ASSERT_TRUE(found) << "the config has no /dev mount";
+    bundle().config["process"]["terminal"] = true;
+    bundle().set_args({"/bin/sh", "-c",
+                       "tty; stat -c '%t:%T' /dev/console; touch /dev/new 2>/dev/null || echo read-only"});
+    RunResult r = bundle().run();
+    ASSERT_EQ(r.status, 0) << r.describe();
+    // /dev/console is the pty slave (major 136, hex 88).
+    EXPECT_THAT(plain_lines(r.out), ::testing::MatchesRegex("/dev/pts/[0-9]+\n88:[0-9a-f]+\nread-only\n")) << r.describe();
+}
+
+// The process's terminal is its own and the tty group's (gid 5, from devpts' gid=5), as runc
+// leaves it: only the owner changes to process.user. For run and for exec -t.
+TEST_F(RuncContract, TerminalIsOwnedByTheUserAndTheTtyGroup) {
+    bundle().config["process"]["terminal"] = true;
+    bundle().config["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+    bundle().set_args({"/bin/sh", "-c", "stat -c '%u:%g %a' $(tty); id -g"});
+    RunResult run = bundle().run();
+    ASSERT_EQ(run.status, 0) << run.describe();
+    EXPECT_EQ(plain_lines(run.out), "1000:5 620\n1000\n") << run.describe();
+
+    bundle().config["process"]["terminal"] = false;
+    bundle().config["process"]["user"] = {{"uid", 0}, {"gid", 0}};
+    const std::string id = unique_id();
+    ASSERT_NE(run_sleeper(id), 0);
+    RunResult exec = hrun({"exec", "-t", "-u", "1000:1000", id, "/bin/sh", "-c", "stat -c '%u:%g %a' $(tty); id -g"});
+    ASSERT_EQ(exec.status, 0) << exec.describe();
+    EXPECT_EQ(plain_lines(exec.out), "1000:5 620\n1000\n") << exec.describe();
+}
+
 }  // namespace
 }  // namespace hrun::itest
