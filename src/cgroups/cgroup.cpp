@@ -22,7 +22,7 @@ constexpr int kRemoveStepMs = 10;
 bool blank(const std::string& s) { return s.find_first_not_of(" \t\n") == std::string::npos; }
 
 // A new v1 cpuset cgroup starts with empty cpus and mems, and no task can join it until both
-// are set: copy them from the parent.
+// are set (ENOSPC): copy them from the parent where they are blank.
 Status inherit_cpuset(const std::string& dir) {
     const std::string parent = dir.substr(0, dir.rfind('/'));
     UniqueFd parent_fd(fs::open_cgroup_dir(parent));
@@ -131,11 +131,13 @@ Status Cgroup::make_directories(const Placement& placement) {
                 if (::mkdir(dir.c_str(), 0755) == 0) {
                     owned_.push_back(dir);
                     if (dir == leaf) leaf_created = true;
-                    if (cpuset) HRUN_TRY(inherit_cpuset(dir));
                 } else if (errno != EEXIST) {
                     err = errno;
                     break;
                 }
+                // Every level, also one someone else made and left without cpus or mems: the
+                // leaf can only inherit what its parent has (as runc fills each level).
+                if (cpuset) HRUN_TRY(inherit_cpuset(dir));
             }
             if (err == 0) break;
             if (err != ENOENT || attempt == 3) return fail(kPathField, "cannot create cgroup " + dir, err);

@@ -372,5 +372,45 @@ TEST_F(RuncContract, TerminalIsOwnedByTheUserAndTheTtyGroup) {
     EXPECT_EQ(plain_lines(exec.out), "1000:5 620\n1000\n") << exec.describe();
 }
 
+// Parents of a nested cgroupsPath that someone else made in the v1 cpuset hierarchy, without
+// cpuset.cpus and cpuset.mems (as mkdir leaves them): no task can join a cgroup below them
+// (ENOSPC) until each level has both. runc fills each level from its parent; so does hrun.
+TEST_F(RuncContract, NestedCpusetParentsWithoutCpusAreFilled) {
+    struct statfs sfs;
+    if (::statfs("/sys/fs/cgroup/cpuset", &sfs) != 0 || sfs.f_type != CGROUP_SUPER_MAGIC)
+        GTEST_SKIP() << "no cgroup v1 cpuset hierarchy on this host";
+    const std::string id = unique_id();
+    const std::string top = "/sys/fs/cgroup/cpuset/hrun-cpuset-" + id;
+    const std::string mid = top + "/mid";
+    struct Cleanup {
+        std::string top, mid;
+        ~Cleanup() {
+            ::rmdir(mid.c_str());
+            ::rmdir(top.c_str());
+        }
+    } cleanup{top, mid};
+    ASSERT_EQ(::mkdir(top.c_str(), 0755), 0) << std::strerror(errno);
+    ASSERT_EQ(::mkdir(mid.c_str(), 0755), 0) << std::strerror(errno);
+    for (const std::string& dir : {top, mid})
+        for (const char* file : {"/cpuset.cpus", "/cpuset.mems"})
+            ASSERT_EQ(read_file(dir + file).value_or("?"), "\n") << dir << file << " is not blank";
+
+    bundle().config["linux"]["cgroupsPath"] = "/hrun-cpuset-" + id + "/mid/" + id;
+    bundle().set_args({"/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status"});
+    RunResult r = bundle().run();
+    ASSERT_EQ(r.status, 0) << r.describe();
+    const std::string host_cpus = read_file("/sys/fs/cgroup/cpuset/cpuset.cpus").value_or("?");
+    for (const std::string& dir : {top, mid}) {
+        EXPECT_EQ(read_file(dir + "/cpuset.cpus").value_or("?"), host_cpus) << dir;
+        EXPECT_EQ(read_file(dir + "/cpuset.mems").value_or("?"), read_file("/sys/fs/cgroup/cpuset/cpuset.mems").value_or("?"))
+            << dir;
+    }
+    EXPECT_NE(r.out.find("Cpus_allowed_list:\t" + host_cpus.substr(0, host_cpus.find('\n'))), std::string::npos)
+        << r.describe();
+    // The container's own cgroup went with it; the parents it did not make stay.
+    EXPECT_FALSE(fs::exists(mid + "/" + id));
+    EXPECT_TRUE(fs::exists(mid));
+}
+
 }  // namespace
 }  // namespace hrun::itest
