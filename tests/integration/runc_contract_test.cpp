@@ -412,5 +412,17 @@ TEST_F(RuncContract, NestedCpusetParentsWithoutCpusAreFilled) {
     EXPECT_TRUE(fs::exists(mid));
 }
 
+// createContainer hooks run from the rootfs, as runc runs them: a hook that writes a relative
+// path (a GPU library injector, say) writes into the container.
+TEST_F(RuncContract, CreateContainerHooksRunFromTheRootfs) {
+    bundle().config["hooks"]["createContainer"] = json::array(
+        {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "pwd > hook-cwd; echo injected > hook-file"}}}});
+    bundle().set_args({"/bin/cat", "/hook-cwd", "/hook-file"});
+    RunResult r = bundle().run();
+    ASSERT_EQ(r.status, 0) << r.describe();
+    EXPECT_EQ(r.out, fs::canonical(bundle().rootfs()).string() + "\ninjected\n") << r.describe();
+    EXPECT_TRUE(fs::exists(bundle().rootfs() + "/hook-file"));
+}
+
 }  // namespace
 }  // namespace hrun::itest
