@@ -70,6 +70,7 @@ Status delete_container(const std::string& root_path, const std::string& id, boo
         return cgroup ? cgroup->frozen() : Result<bool>(false);
     };
     state::ContainerStatus status = HRUN_TRY(state::container_status(st, paused, procfd.get()));
+    log::debug("delete container " + id + " (" + std::string(state::status_name(status)) + ")");
     if (status != state::ContainerStatus::Stopped) {
         if (!force)
             return fail("", "cannot delete container \"" + id + "\" that is " +

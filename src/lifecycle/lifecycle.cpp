@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cgroups/cgroups.hpp"
+#include "linux/log.hpp"
 #include "linux/procfs.hpp"
 #include "spec/spec_io.hpp"
 #include "state/state.hpp"
@@ -93,6 +94,8 @@ Status kill(const std::string& root, const std::string& id, int signal, bool all
     // --all signals what is in the container's cgroup, which may outlive init (no pid namespace
     // of its own): as runc, a stopped container is no error for it, and an empty or removed
     // cgroup means nothing to signal. Without --all only a live init is signalled.
+    log::debug("signal " + std::to_string(signal) + " to " + (all ? "every process of" : "the init of") +
+               " container " + id + " (" + std::string(state::status_name(c.status)) + ")");
     if (all && c.status == state::ContainerStatus::Stopped && !c.cgroup) return ok();
     if (!all && c.status == state::ContainerStatus::Stopped)
         return fail("", "container \"" + id + "\" is not running", ESRCH);

@@ -424,5 +424,59 @@ TEST_F(RuncContract, CreateContainerHooksRunFromTheRootfs) {
     EXPECT_TRUE(fs::exists(bundle().rootfs() + "/hook-file"));
 }
 
+// --debug logs the main stages, as runc's level=debug lines: on stderr, or in --log as text or
+// as JSON lines with "level": "debug". Without it there are none.
+TEST_F(RuncContract, DebugLogsTheMainStages) {
+    bundle().config["hooks"]["prestart"] = json::array({{{"path", "/bin/true"}}});
+    bundle().set_args({"/bin/true"});
+    bundle().save();
+    const std::string id = unique_id();
+    RunResult quiet = hrun({"run", "--bundle", bundle().dir(), id});
+    ASSERT_EQ(quiet.status, 0) << quiet.describe();
+    EXPECT_EQ(quiet.err.find("debug"), std::string::npos) << quiet.describe();
+
+    RunResult loud = hrun({"--debug", "run", "--bundle", bundle().dir(), id});
+    ASSERT_EQ(loud.status, 0) << loud.describe();
+    for (const std::string& line : std::vector<std::string>{
+             "hrun: debug: container " + id + ": " + bundle().dir() + "/config.json loaded and valid",
+          "hrun: debug: container " + id + ": prepared (policy ", "hrun: debug: running hooks.prestart[0]: /bin/true",
+          "hrun: debug: container " + id + ": process ", "exited with status 0"})
+        EXPECT_NE(loud.err.find(line), std::string::npos) << line << "\n" << loud.describe();
+
+    // JSON lines in a log file, for create, start, kill and delete; nothing on stderr.
+    const std::string log = bundle().dir() + "/hrun.log";
+    const std::vector<std::string> json_log = {"--debug", "--log", log, "--log-format", "json"};
+    bundle().set_args({"/bin/sleep", "1000"});
+    bundle().save();
+    for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
+             {"create", "--bundle", bundle().dir(), id}, {"start", id}, {"kill", id, "KILL"}}) {
+        std::vector<std::string> argv = json_log;
+        argv.insert(argv.end(), cmd.begin(), cmd.end());
+        RunResult r = hrun(argv);
+        ASSERT_EQ(r.status, 0) << r.describe();
+        EXPECT_EQ(r.err, "") << r.describe();
+    }
+    ASSERT_TRUE(eventually([&] { return status_of(id) == "stopped"; }));
+    std::vector<std::string> del = json_log;
+    del.insert(del.end(), {"delete", id});
+    ASSERT_EQ(hrun(del).status, 0);
+    std::vector<std::string> debug_messages;
+    std::istringstream lines(read_file(log).value_or(""));
+    for (std::string line; std::getline(lines, line);) {
+        json entry = json::parse(line, nullptr, false);
+        ASSERT_TRUE(entry.is_object()) << line;
+        EXPECT_TRUE(entry.contains("time")) << line;
+        if (entry.value("level", "") == "debug") debug_messages.push_back(entry.value("msg", ""));
+    }
+    auto logged = [&](const std::string& needle) {
+        return std::any_of(debug_messages.begin(), debug_messages.end(),
+                           [&](const std::string& m) { return m.find(needle) != std::string::npos; });
+    };
+    EXPECT_TRUE(logged("waiting for start")) << read_file(log).value_or("");
+    EXPECT_TRUE(logged("container " + id + ": starting process")) << read_file(log).value_or("");
+    EXPECT_TRUE(logged("signal 9 to the init of container " + id)) << read_file(log).value_or("");
+    EXPECT_TRUE(logged("delete container " + id + " (stopped)")) << read_file(log).value_or("");
+}
+
 }  // namespace
 }  // namespace hrun::itest
