@@ -6,6 +6,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -266,6 +267,44 @@ std::vector<std::pair<std::string, bool>> freezer_hierarchies() {
     if (::statfs("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
         out.emplace_back("/sys/fs/cgroup/unified", true);
     return out;
+}
+
+// Stricter than runc 1.1 on purpose (README): a cgroupsPath that already holds someone else's
+// process is refused, naming the field; that process is left alone, and nothing of the
+// container stays. runc 1.1 warns and shares the cgroup.
+TEST_F(RuncContract, RefusesACgroupThatHoldsOtherProcesses) {
+    struct statfs sfs;
+    std::string mount = "/sys/fs/cgroup";
+    if (::statfs(mount.c_str(), &sfs) != 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) mount = "/sys/fs/cgroup/pids";
+    if (::statfs(mount.c_str(), &sfs) != 0 || (sfs.f_type != CGROUP_SUPER_MAGIC && sfs.f_type != CGROUP2_SUPER_MAGIC))
+        GTEST_SKIP() << "no pids or unified cgroup hierarchy here";
+    const std::string id = unique_id();
+    const std::string name = "hrun-busy-" + id;
+    const std::string dir = mount + "/" + name;
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << std::strerror(errno);
+    Process other({"/bin/sleep", "60"});
+    std::ofstream(dir + "/cgroup.procs") << other.pid();
+    struct Cleanup {
+        std::string dir;
+        Process& other;
+        ~Cleanup() {
+            ::kill(other.pid(), SIGKILL);
+            other.wait(5s);
+            for (int i = 0; i < 100 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) ::usleep(10'000);
+        }
+    } cleanup{dir, other};
+    ASSERT_NE(read_file(dir + "/cgroup.procs").value_or("").find(std::to_string(other.pid())), std::string::npos);
+
+    bundle().config["linux"]["cgroupsPath"] = "/" + name;
+    bundle().set_args({"/bin/true"});
+    RunResult r = bundle().run();
+    EXPECT_EQ(r.status, 1) << r.describe();
+    EXPECT_NE(r.err.find("linux.cgroupsPath"), std::string::npos) << r.describe();
+    EXPECT_NE(r.err.find("already holds 1 process"), std::string::npos) << r.describe();
+    EXPECT_EQ(::kill(other.pid(), 0), 0) << "the other process was killed";
+    EXPECT_NE(read_file(dir + "/cgroup.procs").value_or("").find(std::to_string(other.pid())), std::string::npos);
+    EXPECT_EQ(hrun({"list", "-q"}).out, "");
+    EXPECT_EQ(cgroups_matching(id), std::set<std::string>{dir}) << "the container's cgroups were left";
 }
 
 // A process joining a frozen cgroup stops in an uninterruptible sleep. runc refuses to start
