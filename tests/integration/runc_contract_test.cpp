@@ -421,13 +421,18 @@ TEST_F(RuncContract, NestedCpusetParentsWithoutCpusAreFilled) {
     const std::string id = unique_id();
     const std::string top = "/sys/fs/cgroup/cpuset/hrun-cpuset-" + id;
     const std::string mid = top + "/mid";
+    // The parents hrun made in the other hierarchies stay after the container (as runc leaves
+    // them): removed here, deepest first, with the test's own in cpuset.
     struct Cleanup {
-        std::string top, mid;
+        std::string name;
         ~Cleanup() {
-            ::rmdir(mid.c_str());
-            ::rmdir(top.c_str());
+            const std::set<std::string> dirs = cgroups_matching(name);
+            for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+                ::rmdir((*it + "/mid").c_str());
+                ::rmdir(it->c_str());
+            }
         }
-    } cleanup{top, mid};
+    } cleanup{"hrun-cpuset-" + id};
     ASSERT_EQ(::mkdir(top.c_str(), 0755), 0) << std::strerror(errno);
     ASSERT_EQ(::mkdir(mid.c_str(), 0755), 0) << std::strerror(errno);
     for (const std::string& dir : {top, mid})
@@ -449,6 +454,8 @@ TEST_F(RuncContract, NestedCpusetParentsWithoutCpusAreFilled) {
     // The container's own cgroup went with it; the parents it did not make stay.
     EXPECT_FALSE(fs::exists(mid + "/" + id));
     EXPECT_TRUE(fs::exists(mid));
+    for (const std::string& dir : cgroups_matching(id))
+        EXPECT_EQ(dir.find("/mid/"), std::string::npos) << dir << " is left";
 }
 
 // createContainer hooks run from the rootfs, as runc runs them: a hook that writes a relative
