@@ -7,7 +7,9 @@
 # minimal /etc. --probe copies the test probe to rootfs/bin/hrun-probe. --chown gives the rootfs
 # to a host uid:gid (for configs that map container root to that id in a user namespace).
 # DIR/config.json is written by `hrun spec` when hrun is found ($HRUN, else on PATH); --rootless
-# is passed on to it. Otherwise the config is left to the caller.
+# is passed on to it. Otherwise the config is left to the caller. `hrun spec`, like `runc spec`,
+# asks for a terminal; the bundles made here run from scripts, tests and CI without one, so
+# process.terminal is set false (with jq).
 set -euo pipefail
 
 usage() { echo "usage: $0 DIR [--probe PATH] [--chown UID:GID] [--rootless]" >&2; exit 2; }
@@ -71,4 +73,7 @@ hrun=${HRUN:-$(command -v hrun || true)}
 if [[ -n $hrun ]]; then
   rm -f "$dir/config.json"
   "$hrun" spec "${spec_args[@]}" --bundle "$dir"
+  command -v jq >/dev/null || { echo "make-bundle: jq not found (scripts/install-deps.sh)" >&2; exit 1; }
+  jq '.process.terminal = false' "$dir/config.json" >"$dir/config.json.new"
+  mv "$dir/config.json.new" "$dir/config.json"
 fi

@@ -1,9 +1,10 @@
-// linux.resources.devices and linux.devices: what the device cgroup lets the container open.
+// linux.resources.devices: what the device cgroup lets the container open.
 //
 // The rules are read the way hrun applies them (cgroups/devices.cpp): the last rule matching a
-// device decides the access bits it names, anything no rule allows is denied, and every
-// linux.devices entry is allowed "rwm" after the configured rules. A wildcard allow followed by
-// a deny-all is therefore harmless, and only what finally stays open is reported.
+// device decides the access bits it names and anything no rule allows is denied. linux.devices
+// adds no rule (as in runc): a node it creates opens only where these rules allow. A wildcard
+// allow followed by a deny-all is therefore harmless, and only what finally stays open is
+// reported.
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,13 +53,6 @@ std::vector<Rule> effective_rules(const Context& ctx) {
             rules.push_back({d.allow, type, number(d.major), number(d.minor), access_bits(d.access),
                              at("linux.resources.devices", i)});
         }
-    }
-    const auto& devices = ctx.linux->devices;
-    for (std::size_t i = 0; i < devices.size(); ++i) {
-        const spec::Device& d = devices[i];
-        if (d.type != "c" && d.type != "u" && d.type != "b") continue;
-        rules.push_back({true, d.type == "b" ? 'b' : 'c', d.major, d.minor, kRead | kWrite | kMknod,
-                         at("linux.devices", i)});
     }
     return rules;
 }

@@ -22,7 +22,7 @@ constexpr int kRemoveStepMs = 10;
 bool blank(const std::string& s) { return s.find_first_not_of(" \t\n") == std::string::npos; }
 
 // A new v1 cpuset cgroup starts with empty cpus and mems, and no task can join it until both
-// are set: copy them from the parent.
+// are set (ENOSPC): copy them from the parent where they are blank.
 Status inherit_cpuset(const std::string& dir) {
     const std::string parent = dir.substr(0, dir.rfind('/'));
     UniqueFd parent_fd(fs::open_cgroup_dir(parent));
@@ -131,11 +131,13 @@ Status Cgroup::make_directories(const Placement& placement) {
                 if (::mkdir(dir.c_str(), 0755) == 0) {
                     owned_.push_back(dir);
                     if (dir == leaf) leaf_created = true;
-                    if (cpuset) HRUN_TRY(inherit_cpuset(dir));
                 } else if (errno != EEXIST) {
                     err = errno;
                     break;
                 }
+                // Every level, also one someone else made and left without cpus or mems: the
+                // leaf can only inherit what its parent has (as runc fills each level).
+                if (cpuset) HRUN_TRY(inherit_cpuset(dir));
             }
             if (err == 0) break;
             if (err != ENOENT || attempt == 3) return fail(kPathField, "cannot create cgroup " + dir, err);
@@ -150,6 +152,38 @@ Status Cgroup::make_directories(const Placement& placement) {
             if (!pids.empty())
                 return fail(kPathField, "cgroup " + leaf + " already holds " + std::to_string(pids.size()) +
                                             " process(es) that are not this container's", EBUSY);
+        }
+    }
+    return ok();
+}
+
+// A process that joins a frozen cgroup stops at once, in an uninterruptible sleep: hrun's child
+// would never report back and hrun would wait with it until someone thaws the cgroup. As runc,
+// a container does not start into a frozen cgroup (its own freezer set, or a frozen ancestor's:
+// v1 shows that in the child's freezer.state, v2 in its cgroup.events).
+Status Cgroup::refuse_frozen() const {
+    for (std::size_t i = 0; i < layout_.hierarchies.size(); ++i) {
+        const Hierarchy& h = layout_.hierarchies[i];
+        if (!leaves_[i]) continue;
+        std::string text;
+        if (h.version == 1) {
+            if (!h.has("freezer") || fs::read_at(leaves_[i].get(), "freezer.state", text) != 0) continue;
+            text = fs::trim(text);
+            if (text != "THAWED")
+                return fail(kPathField, "cgroup " + directories_[i] + " is frozen (freezer.state " + text +
+                                            "): a container cannot start in it; thaw it or choose another path",
+                            EBUSY);
+        } else {
+            std::string freeze;
+            const bool requested = fs::read_at(leaves_[i].get(), "cgroup.freeze", freeze) == 0 && fs::trim(freeze) == "1";
+            bool effective = false;
+            if (fs::read_at(leaves_[i].get(), "cgroup.events", text) == 0)
+                for (std::string_view line : fs::split(text, "\n")) effective |= fs::trim(line) == "frozen 1";
+            if (requested || effective)
+                return fail(kPathField, "cgroup " + directories_[i] + " is frozen (" +
+                                            (requested ? "cgroup.freeze 1" : "a frozen parent") +
+                                            "): a container cannot start in it; thaw it or choose another path",
+                            EBUSY);
         }
     }
     return ok();
@@ -231,6 +265,7 @@ Result<Cgroup> Cgroup::create(const Layout& layout, const Placement& placement, 
     cg.directories_ = placement.directories;
     cg.leaves_.resize(layout.hierarchies.size());
     HRUN_TRY(cg.make_directories(placement));
+    HRUN_TRY(cg.refuse_frozen());
     if (auto u = layout.unified()) HRUN_TRY(cg.enable_v2_controllers(plan.v2_controllers, placement.paths[*u]));
     HRUN_TRY(cg.apply(plan));
     return cg;

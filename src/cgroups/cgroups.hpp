@@ -167,8 +167,6 @@ struct PlanOptions {
     // Build device rules. Creation always does (a container without rules gets only the default
     // devices, as with runc); an update without rules leaves device access unchanged.
     bool devices = true;
-    // linux.devices: created in the container, so allowed "rwm" (runc does the same).
-    std::vector<spec::Device> container_devices;
 };
 
 Result<Plan> plan_resources(const spec::Resources& resources, const Layout& layout, const PlanOptions& options);
@@ -279,6 +277,7 @@ public:
 private:
     Cgroup() = default;
     Status make_directories(const Placement& placement);
+    Status refuse_frozen() const;
     Status enable_v2_controllers(const std::vector<std::string>& needed, const std::string& leaf_path);
     Status apply(const Plan& plan);
     void cleanup() noexcept;

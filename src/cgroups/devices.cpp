@@ -115,10 +115,9 @@ const std::vector<DeviceRule>& default_device_rules() {
     return rules;
 }
 
-Result<std::vector<DeviceRule>> device_rules(const std::vector<spec::DeviceRule>& config,
-                                             const std::vector<spec::Device>& container_devices) {
+Result<std::vector<DeviceRule>> device_rules(const std::vector<spec::DeviceRule>& config) {
     std::vector<DeviceRule> rules;
-    rules.reserve(config.size() + container_devices.size() + default_device_rules().size());
+    rules.reserve(config.size() + default_device_rules().size());
     for (std::size_t i = 0; i < config.size(); ++i) {
         const spec::DeviceRule& c = config[i];
         DeviceRule r;
@@ -130,12 +129,6 @@ Result<std::vector<DeviceRule>> device_rules(const std::vector<spec::DeviceRule>
         r.minor = HRUN_TRY(device_number(c.minor, i, "minor"));
         r.access = HRUN_TRY(access_bits(c.access, i));
         rules.push_back(r);
-    }
-    for (const spec::Device& d : container_devices) {
-        // FIFOs ("p") are not subject to the devices controller.
-        if (d.type != "c" && d.type != "u" && d.type != "b") continue;
-        if (d.major < 0 || d.minor < 0) continue;  // rejected by validation; never a wildcard here
-        rules.push_back({true, d.type == "b" ? 'b' : 'c', d.major, d.minor, kAccessAll});
     }
     rules.insert(rules.end(), default_device_rules().begin(), default_device_rules().end());
     return rules;

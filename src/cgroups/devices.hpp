@@ -39,10 +39,11 @@ struct DeviceRule {
 // char or block device, /dev/null, zero, full, random, urandom, tty, ptmx and the pty slaves.
 const std::vector<DeviceRule>& default_device_rules();
 
-// linux.resources.devices, then linux.devices (each allowed "rwm"), then the defaults.
-// Errors name the rule ("linux.resources.devices[2].access: must not be empty").
-Result<std::vector<DeviceRule>> device_rules(const std::vector<spec::DeviceRule>& config,
-                                             const std::vector<spec::Device>& container_devices);
+// linux.resources.devices, then the defaults. As in runc, linux.devices adds no rule: a device
+// node the config creates is usable only where this allowlist lets it be (mknod itself is
+// among the defaults). Errors name the rule ("linux.resources.devices[2].access: must not be
+// empty").
+Result<std::vector<DeviceRule>> device_rules(const std::vector<spec::DeviceRule>& config);
 
 // The decision the rules make for one request (type 'c' or 'b', access bits non-zero).
 bool device_allowed(const std::vector<DeviceRule>& rules, char type, int64_t major, int64_t minor,

@@ -282,7 +282,7 @@ Status unified(Builder& b, const std::map<std::string, std::string>& files) {
 
 Status devices(Builder& b, const spec::Resources& r, const PlanOptions& o) {
     if (!o.devices) return ok();
-    std::vector<DeviceRule> rules = HRUN_TRY(device_rules(r.devices, o.container_devices));
+    std::vector<DeviceRule> rules = HRUN_TRY(device_rules(r.devices));
     if (auto h = b.layout().find("devices"); h && b.version(*h) == 1) {
         // Start from "nothing allowed", then replay the rules; the kernel keeps the exceptions.
         b.add(*h, "devices", "devices.deny", "a", "linux.resources.devices");

@@ -99,10 +99,15 @@ void add_state_commands(CLI::App& app, const GlobalOptions& global, Outcome& out
     auto pargs = std::make_shared<PsArgs>();
     CLI::App* ps = app.add_subcommand("ps", "list the processes of a container");
     ps->add_option("id", pargs->id, "container id")->required();
-    ps->add_option("ps-args", pargs->ps_args, "arguments for ps (after --)");
     ps->add_option("-f,--format", pargs->format, "table or json")
         ->check(CLI::IsMember({"table", "json"}));
-    ps->callback([pargs, &global, &outcome] {
+    // As runc: what follows the id is ps's (`hrun ps ID -e -x`, `-o pid,comm`; default -ef),
+    // handed over in order. Options hrun does not know are kept for ps; from the first word that
+    // is not an option on, everything is ps's.
+    ps->prefix_command();
+    ps->footer("After the id: arguments for ps (default -ef), e.g. hrun ps ID -e -x");
+    ps->callback([pargs, ps, &global, &outcome] {
+        pargs->ps_args = ps->remaining();
         if (global.parse_only) return;
         auto pids = lifecycle::processes(global.root, pargs->id);
         if (!pids) {

@@ -2,9 +2,11 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
 #include "cli/commands.hpp"
 #include "lifecycle/lifecycle.hpp"
+#include "linux/units.hpp"
 
 namespace hrun::cli {
 
@@ -13,7 +15,9 @@ namespace {
 struct UpdateArgs {
     std::string id;
     std::string resources_file;
-    std::optional<int64_t> memory, memory_swap, memory_reservation, cpu_quota, pids_limit;
+    // Sizes as runc takes them: bytes with an optional unit (50M, 1.5GiB), or -1 for no limit.
+    std::string memory, memory_swap, memory_reservation;
+    std::optional<int64_t> cpu_quota, pids_limit;
     std::optional<uint64_t> cpu_shares, cpu_period;
     std::optional<uint16_t> blkio_weight;
     std::string cpuset_cpus, cpuset_mems;
@@ -34,11 +38,13 @@ Result<spec::Resources> resources_from(const UpdateArgs& a, bool parse_only) {
         r = HRUN_TRY(lifecycle::parse_resources(text.str()));
     }
     // Flags override the file, as with runc.
-    if (a.memory || a.memory_swap || a.memory_reservation) {
+    for (const auto& [text, flag, field] : {std::tuple{&a.memory, "--memory", &spec::MemoryResources::limit},
+                                             std::tuple{&a.memory_swap, "--memory-swap", &spec::MemoryResources::swap},
+                                             std::tuple{&a.memory_reservation, "--memory-reservation",
+                                                        &spec::MemoryResources::reservation}}) {
+        if (text->empty()) continue;
         auto& mem = r.memory ? *r.memory : r.memory.emplace();
-        if (a.memory) mem.limit = a.memory;
-        if (a.memory_swap) mem.swap = a.memory_swap;
-        if (a.memory_reservation) mem.reservation = a.memory_reservation;
+        mem.*field = *text == "-1" ? -1 : HRUN_TRY(units::parse_ram_bytes(*text, flag));
     }
     if (a.cpu_shares || a.cpu_quota || a.cpu_period || !a.cpuset_cpus.empty() || !a.cpuset_mems.empty()) {
         auto& cpu = r.cpu ? *r.cpu : r.cpu.emplace();
@@ -60,10 +66,10 @@ void add_update_command(CLI::App& app, const GlobalOptions& global, Outcome& out
     CLI::App* cmd = app.add_subcommand("update", "change the resource limits of a running container");
     cmd->add_option("id", a->id, "container id")->required();
     cmd->add_option("-r,--resources", a->resources_file, "linux.resources JSON file, or - for stdin");
-    cmd->add_option("--memory", a->memory, "memory limit in bytes");
-    cmd->add_option("--memory-swap", a->memory_swap, "memory plus swap limit in bytes");
-    cmd->add_option("--memory-reservation", a->memory_reservation, "memory soft limit in bytes");
-    cmd->add_option("--cpu-shares", a->cpu_shares, "CPU shares (relative weight)");
+    cmd->add_option("--memory", a->memory, "memory limit: bytes, or with a unit (k, m, g, t: 50M), -1 for none");
+    cmd->add_option("--memory-swap", a->memory_swap, "memory plus swap limit, as --memory");
+    cmd->add_option("--memory-reservation", a->memory_reservation, "memory soft limit, as --memory");
+    cmd->add_option("--cpu-share,--cpu-shares", a->cpu_shares, "CPU shares (relative weight)");
     cmd->add_option("--cpu-quota", a->cpu_quota, "CPU CFS quota in microseconds");
     cmd->add_option("--cpu-period", a->cpu_period, "CPU CFS period in microseconds");
     cmd->add_option("--cpuset-cpus", a->cpuset_cpus, "CPUs the container may use");
@@ -79,20 +85,41 @@ void add_update_command(CLI::App& app, const GlobalOptions& global, Outcome& out
     });
 }
 
+namespace {
+
+// The stats interval: a Go duration as runc takes it ("5s", "100ms"; containerd passes
+// --interval=Ns), or a bare number of seconds as hrun took it before.
+Result<std::chrono::nanoseconds> events_interval(const std::string& text) {
+    const bool seconds = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+    const auto interval = HRUN_TRY(units::parse_duration(seconds ? text + "s" : text, "--interval"));
+    if (interval <= std::chrono::nanoseconds(0))
+        return fail("--interval", "must be greater than 0, got \"" + text + "\"");
+    return interval;
+}
+
+}  // namespace
+
 void add_events_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome) {
     struct Args {
         std::string id;
         bool stats = false;
-        int interval_s = 5;
+        std::string interval = "5s";
     };
     auto a = std::make_shared<Args>();
     CLI::App* cmd = app.add_subcommand("events", "resource usage and OOM events as JSON lines");
     cmd->add_option("id", a->id, "container id")->required();
     cmd->add_flag("--stats", a->stats, "print one stats event and exit");
-    cmd->add_option("--interval", a->interval_s, "seconds between stats events")->check(CLI::Range(1, 86400));
+    cmd->add_option("--interval", a->interval,
+                    "time between stats events: a duration (1s, 100ms, 1m30s) or whole seconds")
+        ->capture_default_str();
     cmd->callback([a, &global, &outcome] {
+        auto interval = events_interval(a->interval);  // checked before parse_only returns: fuzzed
+        if (!interval) {
+            outcome.exit_code = report(interval.error());
+            return;
+        }
         if (global.parse_only) return;
-        auto st = lifecycle::events(global.root, a->id, a->stats, std::chrono::seconds(a->interval_s),
+        auto st = lifecycle::events(global.root, a->id, a->stats, *interval,
                                     [](const std::string& line) { std::cout << line << std::endl; });
         outcome.exit_code = st ? 0 : report(st.error());
     });

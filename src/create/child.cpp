@@ -130,7 +130,9 @@ ChildStatus run_create_hooks(void* context) noexcept {
 
 // The pty is made inside the container (its own devpts), becomes our stdio and controlling
 // terminal, and its master goes to the parent. The slave belongs to the container's root: give
-// it to the process's user, or it could not reopen its own terminal.
+// it to the process's user, or it could not reopen its own terminal. Only the owner changes, as
+// in runc: the group stays the one devpts gave it (its gid= option, tty (5) in every config
+// hrun and the engines write), which is what lets write(1) and wall reach it.
 ChildStatus hand_over_terminal(const ContainerPlan& plan, int sync_fd, int procfd) noexcept {
     int master = -1;
     HRUN_CHILD_TRY(console::setup_terminal(plan.terminal, procfd, &master));
@@ -139,7 +141,7 @@ ChildStatus hand_over_terminal(const ContainerPlan& plan, int sync_fd, int procf
     ::close(master);
     if (rc < 0) return child_fail("process.terminal", "cannot pass the terminal to hrun", -rc);
     for (int fd = 0; fd <= 2; ++fd)
-        if (::fchown(fd, plan.process.uid, plan.process.gid) != 0)
+        if (::fchown(fd, plan.process.uid, static_cast<gid_t>(-1)) != 0)
             return child_fail("process.terminal", "cannot hand the terminal to process.user", errno);
     return child_ok();
 }

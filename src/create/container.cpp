@@ -151,6 +151,7 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
     HRUN_TRY(spec::validate_spec(spec));                                             // 2. validate
     // Before anything exists or is logged: the sealed copy starts the same command afresh.
     if (shares_a_pid_namespace(spec)) HRUN_TRY(os::ensure_sealed_exe(exec_fifo ? "create" : "run"));
+    log::debug("container " + options.id + ": " + options.bundle + "/config.json loaded and valid");
     const policy::PolicyChoice policy = policy::choose_policy(request.policy, spec);  //    policy
     const std::vector<policy::AppliedDefault> defaults =
         HRUN_TRY(policy::apply_policy(spec, policy.policy, policy::detect_host_security()));
@@ -195,6 +196,12 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
         return ok();
     };
     ContainerPlan plan = HRUN_TRY(prepare_container(spec, options));  // 3. prepare
+    {
+        std::string cgroup = "none";
+        for (std::size_t i = 0; i < st.cgroup.directories.size(); ++i)
+            cgroup = (i ? cgroup + " " : std::string()) + st.cgroup.directories[i];
+        log::debug("container " + options.id + ": prepared (policy " + st.policy + ", cgroup " + cgroup + ")");
+    }
     if (!saved) HRUN_TRY(dir.save(st));
     plan.state_dir_fd = dir.fd();
     if (exec_fifo) {
@@ -221,6 +228,8 @@ Result<Launched> launch(const ContainerRequest& request, bool exec_fifo, bool fo
         return ok();
     };
     steps.ready = [&](pid_t pid) -> Status {
+        log::debug("container " + options.id + ": process " + std::to_string(pid) + " set up, " +
+                   (exec_fifo ? "waiting for start" : "starting"));
         st.pid = pid;
         st.pid_start_time = HRUN_TRY(state::process_start_time(pid, plan.host.proc.get()));
         HRUN_TRY(dir.save(st));
@@ -299,7 +308,9 @@ Status start_container(const std::string& root_path, const std::string& id) {
     if (status != state::ContainerStatus::Created)
         return fail("", "cannot start a container that is " +
                             std::string(state::status_name(status)) + " (not created)");
+    log::debug("container " + id + ": starting process " + std::to_string(st.pid));
     HRUN_TRY(release_exec_fifo(st));
+    log::debug("container " + id + ": process " + std::to_string(st.pid) + " runs its program");
     ::unlink(st.exec_fifo.c_str());
     st.exec_fifo.clear();
     HRUN_TRY(dir.save(st));
@@ -350,6 +361,8 @@ Result<int> run_container(const ContainerRequest& request, const RunOptions& opt
     }
     int code = HRUN_TRY(supervise(launched.process, launched.terminal ? &*launched.terminal : nullptr));
     launched.terminal.reset();  // the caller's terminal back to normal before any message
+    log::debug("container " + st.id + ": process " + std::to_string(st.pid) + " exited with status " +
+               std::to_string(code));
     report_oom_kill(st, launched.cgroup ? &*launched.cgroup : nullptr, code);
     if (!options.keep)
         HRUN_TRY(finish_run(launched.root, st, launched.spec, launched.cgroup ? &*launched.cgroup : nullptr));

@@ -11,6 +11,7 @@
 #include "create/prepare.hpp"
 #include "create/spawn.hpp"
 #include "create/supervise.hpp"
+#include "linux/log.hpp"
 #include "linux/procfs.hpp"
 #include "linux/root_file.hpp"
 #include "policy/policy.hpp"
@@ -164,6 +165,7 @@ Result<int> exec_in_container(const ExecRequest& request) {
     options.preserve_fds = request.preserve_fds;
     options.root_fd = container_root.get();
     options.seccomp_cache_dir = security::SeccompCache::default_dir();
+    log::debug("exec in container " + st.id + ": joining the namespaces of process " + std::to_string(st.pid));
     ContainerPlan plan = HRUN_TRY(prepare_joining(std::move(spec), options, std::move(cgroup)));
     dir.release();  // the namespaces are pinned by their fds now
 
@@ -177,6 +179,7 @@ Result<int> exec_in_container(const ExecRequest& request) {
         return ok();
     };
     steps.ready = [&](pid_t pid) -> Status {
+        log::debug("exec in container " + request.id + ": process " + std::to_string(pid) + " set up");
         return request.pid_file.empty() ? ok() : write_pid_file(request.pid_file, pid);
     };
     block_all_signals();
@@ -187,6 +190,7 @@ Result<int> exec_in_container(const ExecRequest& request) {
         return 0;
     }
     int code = HRUN_TRY(supervise(process, proxy ? &*proxy : nullptr));
+    log::debug("exec in container " + request.id + ": process exited with status " + std::to_string(code));
     return code;
 }
 

@@ -61,7 +61,6 @@ Status prepare_cgroup(ContainerPlan& plan, const spec::Spec& spec, const CreateO
     cgroups::Placement placement = HRUN_TRY(cgroups::resolve_placement(layout, where));
     const bool unprivileged = plan.host.euid != 0;
     cgroups::PlanOptions plan_options;
-    plan_options.container_devices = linux.devices;
     // Device rules need CAP_SYS_ADMIN in the host's namespace (v1 devices.allow/deny, v2's BPF
     // program), which an unprivileged caller never has, not even in a delegated cgroup. Its
     // container lives in a user namespace, where mknod(2) is refused anyway, and the device
@@ -128,6 +127,7 @@ Result<ContainerPlan> prepare_container(spec::Spec spec, const CreateOptions& op
         plan.seccomp = HRUN_TRY(compile_seccomp(*spec.linux->seccomp, options.seccomp_cache_dir));
 
     if (spec.process) plan.terminal = console::plan_terminal(*spec.process);
+    plan.rootfs.console_mount_point = plan.terminal.enabled && plan.terminal.mount_console;
     if (spec.hooks) {
         const auto& h = *spec.hooks;
         plan.runtime_hooks = !h.prestart.empty() || !h.createRuntime.empty();

@@ -42,10 +42,19 @@ Status kill_init(const state::ContainerState& st) {
 }  // namespace
 
 Status delete_container(const std::string& root_path, const std::string& id, bool force) {
+    // As runc, `delete --force` of a container that does not exist succeeds: an engine cleaning
+    // up after a failed create cannot tell whether the id was ever reserved. An invalid id still fails.
+    auto gone = [&](Error e) -> Status {
+        if (force && e.err == ENOENT) return ok();
+        return std::unexpected(std::move(e));
+    };
+    HRUN_TRY(state::check_id(id));
     auto root = state::StateRoot::open(root_path, state::StateRoot::Create::MustExist);
-    if (!root) return fail("", "container \"" + id + "\" does not exist", ENOENT);
+    if (!root) return gone(Error{ENOENT, "", "container \"" + id + "\" does not exist"});
     root->sweep_abandoned();
-    state::ContainerDir dir = HRUN_TRY(root->open(id, state::Lock::Exclusive));
+    auto opened = root->open(id, state::Lock::Exclusive);
+    if (!opened) return gone(std::move(opened.error()));
+    state::ContainerDir dir = std::move(*opened);
     auto loaded = dir.load();
     if (!loaded) {
         // No state.json: its creator died before writing one (we hold the lock, so it is not
@@ -61,6 +70,7 @@ Status delete_container(const std::string& root_path, const std::string& id, boo
         return cgroup ? cgroup->frozen() : Result<bool>(false);
     };
     state::ContainerStatus status = HRUN_TRY(state::container_status(st, paused, procfd.get()));
+    log::debug("delete container " + id + " (" + std::string(state::status_name(status)) + ")");
     if (status != state::ContainerStatus::Stopped) {
         if (!force)
             return fail("", "cannot delete container \"" + id + "\" that is " +

@@ -4,6 +4,7 @@
 
 #include "hooks/engine.hpp"
 #include "hooks/hooks.hpp"
+#include "linux/log.hpp"
 
 namespace hrun::hooks {
 
@@ -57,7 +58,10 @@ Status run_one(const PreparedHook& hook, std::string_view state_json) {
 Status run_hooks(const std::vector<spec::Hook>& hooks, std::string_view kind,
                  std::string_view state_json) {
     PreparedHooks prepared = prepare_hooks(hooks, kind, std::string());
-    for (const PreparedHook& hook : prepared.hooks) HRUN_TRY(run_one(hook, state_json));
+    for (const PreparedHook& hook : prepared.hooks) {
+        log::debug("running " + hook.field + ": " + hook.path);
+        HRUN_TRY(run_one(hook, state_json));
+    }
     return ok();
 }
 
@@ -66,6 +70,7 @@ Status run_hooks_best_effort(const std::vector<spec::Hook>& hooks, std::string_v
     PreparedHooks prepared = prepare_hooks(hooks, kind, std::string());
     std::vector<Error> errors;
     for (const PreparedHook& hook : prepared.hooks) {
+        log::debug("running " + hook.field + ": " + hook.path);
         Status s = run_one(hook, state_json);
         if (!s) errors.push_back(std::move(s.error()));
     }

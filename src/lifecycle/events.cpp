@@ -3,6 +3,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "cgroups/cgroups.hpp"
@@ -23,7 +25,7 @@ std::string event(const char* type, const std::string& id, const nlohmann::order
 }  // namespace
 
 Status events(const std::string& root_path, const std::string& id, bool stats_once,
-              std::chrono::milliseconds interval, const std::function<void(const std::string&)>& emit) {
+              std::chrono::nanoseconds interval, const std::function<void(const std::string&)>& emit) {
     // The same opening and the same stats JSON as `hrun stats --format json`.
     inspect::ContainerCgroup c = HRUN_TRY(inspect::open_container_cgroup(root_path, id));
     if (!c.cgroup) return fail("", "container \"" + id + "\" has no cgroup", ENOTSUP);
@@ -44,11 +46,23 @@ Status events(const std::string& root_path, const std::string& id, bool stats_on
         if (auto now = cg.oom_kills(); now && *now > ooms)
             for (; ooms < *now; ++ooms) emit(event("oom", id, nullptr));
     };
+    // Whether the init process exits before `interval` has passed. poll takes milliseconds in an
+    // int: a sub-millisecond interval waits one, a longer one than poll can take waits in steps.
+    auto exits_within = [&](std::chrono::nanoseconds interval) {
+        using namespace std::chrono;
+        const auto deadline = steady_clock::now() + interval;
+        for (;;) {
+            const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+            const int wait = static_cast<int>(std::clamp<int64_t>(left.count(), 1, 3'600'000));
+            pollfd pfd{pidfd.get(), POLLIN, 0};
+            if (::poll(&pfd, 1, wait) > 0) return true;
+            if (steady_clock::now() >= deadline) return false;
+        }
+    };
     for (;;) {
         report_ooms();
         if (auto s = cg.stats()) emit(event("stats", id, inspect::stats_json(*s)));
-        pollfd pfd{pidfd.get(), POLLIN, 0};
-        if (::poll(&pfd, 1, static_cast<int>(interval.count())) > 0) {
+        if (exits_within(interval)) {
             report_ooms();  // the kill that ended it
             return ok();
         }

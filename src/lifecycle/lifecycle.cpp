@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cgroups/cgroups.hpp"
+#include "linux/log.hpp"
 #include "linux/procfs.hpp"
 #include "spec/spec_io.hpp"
 #include "state/state.hpp"
@@ -71,8 +72,9 @@ Result<std::string> state_json(const std::string& root, const std::string& id) {
 Result<int> parse_signal(const std::string& text) {
     if (text.empty()) return fail("signal", "empty signal");
     if (text.find_first_not_of("0123456789") == std::string::npos) {
-        int n = std::atoi(text.c_str());
-        if (n <= 0 || n >= NSIG) return fail("signal", "invalid signal \"" + text + "\"");
+        // 0 sends nothing and checks the process can be signalled, as kill(1) and runc take it.
+        int n = text.size() > 3 ? NSIG : std::atoi(text.c_str());
+        if (n < 0 || n >= NSIG) return fail("signal", "invalid signal \"" + text + "\"");
         return n;
     }
     std::string name = text;
@@ -89,7 +91,13 @@ Result<int> parse_signal(const std::string& text) {
 
 Status kill(const std::string& root, const std::string& id, int signal, bool all) {
     Opened c = HRUN_TRY(open_container(root, id, state::Lock::Shared));
-    if (c.status == state::ContainerStatus::Stopped)
+    // --all signals what is in the container's cgroup, which may outlive init (no pid namespace
+    // of its own): as runc, a stopped container is no error for it, and an empty or removed
+    // cgroup means nothing to signal. Without --all only a live init is signalled.
+    log::debug("signal " + std::to_string(signal) + " to " + (all ? "every process of" : "the init of") +
+               " container " + id + " (" + std::string(state::status_name(c.status)) + ")");
+    if (all && c.status == state::ContainerStatus::Stopped && !c.cgroup) return ok();
+    if (!all && c.status == state::ContainerStatus::Stopped)
         return fail("", "container \"" + id + "\" is not running", ESRCH);
     if (all && c.cgroup) {
         if (signal == SIGKILL) return c.cgroup->kill_all();

@@ -41,7 +41,7 @@ Result<spec::Resources> parse_resources(std::string_view json_text);
 // `hrun events`: with `stats_once` one stats event; otherwise a stats event every `interval`
 // and an "oom" event for each OOM kill, until the container's init exits. One JSON per line.
 Status events(const std::string& root, const std::string& id, bool stats_once,
-              std::chrono::milliseconds interval, const std::function<void(const std::string&)>& emit);
+              std::chrono::nanoseconds interval, const std::function<void(const std::string&)>& emit);
 
 // runtime-spec features JSON (`hrun features`).
 std::string features_json();

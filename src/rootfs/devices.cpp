@@ -91,6 +91,19 @@ ChildStatus make_symlink(const DevSymlink& s, int rootfd) noexcept {
     return child_ok();
 }
 
+// An empty 0666 file at /dev/console, unless something is there already (an image's own node or
+// file: console/child_terminal.cpp checks what it binds onto).
+ChildStatus make_console_mount_point(int rootfd) noexcept {
+    char name[NAME_MAX + 1];
+    int dir = resolve_parent_in_root(rootfd, "/dev/console", kResolveMkdirParents, name, sizeof name);
+    if (dir < 0) return resolve_failure("process.terminal", dir, "cannot create /dev");
+    UniqueFd dir_owner(dir);
+    int fd = ::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) return child_fail("process.terminal", "cannot create /dev/console", errno);
+    if (fd >= 0) ::close(fd);
+    return child_ok();
+}
+
 }  // namespace
 
 ChildStatus create_devices(MountContext& ctx, const RootfsPlan& plan, int rootfd) noexcept {
@@ -100,6 +113,7 @@ ChildStatus create_devices(MountContext& ctx, const RootfsPlan& plan, int rootfd
         else HRUN_CHILD_TRY(make_node(d, rootfd));
     }
     for (const auto& s : plan.dev_symlinks) HRUN_CHILD_TRY(make_symlink(s, rootfd));
+    if (plan.console_mount_point) HRUN_CHILD_TRY(make_console_mount_point(rootfd));  // umask 0: exactly 0666
     return child_ok();
 }
 

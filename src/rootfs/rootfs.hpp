@@ -38,7 +38,8 @@ Result<RootfsPlan> plan_rootfs(const spec::Spec& spec, const RootfsOptions& opti
 // A step the caller runs inside setup_rootfs once every mount and device node is in place,
 // right before the root changes: where the runtime-spec and runc put the prestart,
 // createRuntime and createContainer hooks (a hook may add mounts under the rootfs, and still
-// reaches the host's paths). Child-safe like the rest; a failure aborts the setup.
+// reaches the host's paths). It runs with the rootfs (with its mounts) as the working
+// directory. Child-safe like the rest; a failure aborts the setup.
 struct BeforePivot {
     ChildStatus (*run)(void* context) noexcept = nullptr;
     void* context = nullptr;

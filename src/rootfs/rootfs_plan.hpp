@@ -125,6 +125,10 @@ struct RootfsPlan {
     // /dev: default devices and links only when the config mounts a filesystem (not a bind) there.
     std::vector<DevicePlan> devices;
     std::vector<DevSymlink> dev_symlinks;
+    // process.terminal: the pty is bound onto /dev/console after the rootfs is complete, when /dev
+    // or the root may already be read-only. Its mount point (an empty 0666 file) is made with the
+    // devices instead, as runc binds the console before /dev turns read-only.
+    bool console_mount_point = false;
 
     std::vector<PathEntry> masked_paths;
     std::vector<PathEntry> readonly_paths;

@@ -103,7 +103,12 @@ ChildStatus setup_rootfs(const RootfsPlan& plan, int procfd, BeforePivot before_
     for (const auto& mp : plan.mounts) HRUN_CHILD_TRY(mount_config_entry(ctx, plan, mp, rootfd.get(), procfd));
     HRUN_CHILD_TRY(create_devices(ctx, plan, rootfd.get()));
     HRUN_CHILD_TRY(apply_deferred_readonly(ctx, plan, rootfd.get()));
-    if (before_pivot.run != nullptr) HRUN_CHILD_TRY(before_pivot.run(before_pivot.context));
+    if (before_pivot.run != nullptr) {
+        // From the rootfs, as runc runs the createContainer hooks: a hook that writes relative
+        // paths (library injectors) writes into the container.
+        if (::fchdir(rootfd.get()) != 0) return child_fail("root.path", "cannot enter the rootfs", errno);
+        HRUN_CHILD_TRY(before_pivot.run(before_pivot.context));
+    }
 
     HRUN_CHILD_TRY(enter_rootfs(ctx, plan, rootfd.get()));
     host_root.reset();

@@ -59,7 +59,9 @@ Spec default_spec(const DefaultSpecOptions& options) {
     spec.root = Root{"rootfs", true};
 
     Process& p = spec.process.emplace();
-    p.terminal = false;
+    // As runc's spec: `sh` on a terminal, for a person at a shell. Bundles run by scripts and
+    // engines without a tty set it false (scripts/make-bundle.sh does).
+    p.terminal = true;
     p.user = User{};  // root inside the container
     p.args = options.args;
     p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"};

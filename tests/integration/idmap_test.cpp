@@ -258,6 +258,7 @@ TEST_F(Idmap, SpecWritesTheRemap) {
     // And the config runs, rootfs and all, as the remapped root.
     SKIP_UNLESS_IDMAPPABLE(bundle().rootfs());
     c["process"]["args"] = json::array({"/bin/sh", "-c", "stat -c %u /bin/busybox; cat /proc/self/uid_map"});
+    c["process"]["terminal"] = false;  // spec asks for one; the test has no tty
     bundle().config = c;
     RunResult run = bundle().run();
     ASSERT_EQ(run.status, 0) << run.describe();

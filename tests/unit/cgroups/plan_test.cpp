@@ -240,17 +240,14 @@ TEST(PlanV2, DevicesBecomeABpfProgramWithTheDefaultsAppended) {
     spec::Resources r;
     r.devices.push_back({false, "", std::nullopt, std::nullopt, "rwm"});
     r.devices.push_back({true, "c", 10, 200, "rw"});
-    PlanOptions o;
-    o.container_devices.push_back({"c", "/dev/fuse", 10, 229});
-    auto p = plan_resources(r, samples::v2_host(), o);
+    auto p = plan_resources(r, samples::v2_host(), PlanOptions{});
     ASSERT_TRUE(p.has_value()) << p.error().what();
     ASSERT_TRUE(p->bpf_devices.has_value());
     const auto& rules = *p->bpf_devices;
-    ASSERT_EQ(rules.size(), 2 + 1 + default_device_rules().size());
+    ASSERT_EQ(rules.size(), 2 + default_device_rules().size());
     EXPECT_EQ(rules[0], (DeviceRule{false, 'a', kAnyNumber, kAnyNumber, kAccessAll}));
     EXPECT_EQ(rules[1], (DeviceRule{true, 'c', 10, 200, kAccessRead | kAccessWrite}));
-    EXPECT_EQ(rules[2], (DeviceRule{true, 'c', 10, 229, kAccessAll}));
-    EXPECT_TRUE(std::equal(default_device_rules().begin(), default_device_rules().end(), rules.begin() + 3));
+    EXPECT_TRUE(std::equal(default_device_rules().begin(), default_device_rules().end(), rules.begin() + 2));
     EXPECT_TRUE(p->writes.empty());
 }
 

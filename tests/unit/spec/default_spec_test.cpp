@@ -53,7 +53,7 @@ TEST(DefaultSpec, IsHardened) {
     EXPECT_TRUE(s.root->readonly);
     ASSERT_TRUE(s.process);
     const Process& p = *s.process;
-    EXPECT_FALSE(p.terminal);
+    EXPECT_TRUE(p.terminal);  // as runc's spec
     EXPECT_EQ(p.user.uid, 0u);
     EXPECT_EQ(p.user.gid, 0u);
     EXPECT_THAT(p.args, ElementsAre("sh"));
