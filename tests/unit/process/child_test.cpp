@@ -173,14 +173,15 @@ TEST_F(ProcessChild, ProgramIsFoundInTheContainersPath) {
 }
 
 TEST_F(ProcessChild, CwdThroughALeakedFdIsRefused) {
-    // CVE-2024-21626: an fd to a host directory held by the runtime, named as the cwd.
-    UniqueFd host_dir(::open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    // CVE-2024-21626: an fd to a host directory held by the runtime, named as the cwd. It sits
+    // high, where hrun's own fds are (a low number would be reused by the lookup's own "/" fd):
+    // closed before the lookup, it is not there to walk through.
+    UniqueFd host_dir = test::high_fd(::open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC));
     ASSERT_TRUE(host_dir);
     auto s = minimal_spec();
     s.process->cwd = "/proc/self/fd/" + std::to_string(host_dir.get());
     ChildRun run = run_child(plan(s), procfd_.get());
-    expect_failure(run, "process.cwd", "\"" + s.process->cwd + "\" is not inside the container",
-                   ELOOP);
+    expect_failure(run, "process.cwd", "\"" + s.process->cwd + "\" does not exist", ENOENT);
 }
 
 // A host directory with a marker program that leaves `ran` behind when it is executed, and an
@@ -194,7 +195,7 @@ public:
         const std::string marker = dir_ + "/marker";
         std::ofstream(marker) << "#!/bin/busybox sh\necho ran > " << dir_ << "/ran\n";
         ::chmod(marker.c_str(), 0755);
-        fd_.reset(::open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
+        fd_ = test::high_fd(::open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
     }
     ~LeakedDirectory() {
         if (!dir_.empty()) std::filesystem::remove_all(dir_);
@@ -228,7 +229,8 @@ TEST_F(ProcessChild, ProgramThroughALeakedFdIsRefused) {
     const std::string program = leak.through_fd() + "/marker";
     ChildRun run = run_child(plan(minimal_spec({program})), procfd_.get());
     EXPECT_FALSE(leak.marker_ran());
-    expect_failure(run, "process.args[0]", "\"" + program + "\" is not inside the container", ELOOP);
+    // Closed before the lookup: nothing to walk through.
+    expect_failure(run, "process.args[0]", "\"" + program + "\" does not exist", ENOENT);
 }
 
 TEST_F(ProcessChild, MissingCwdIsNamed) {
