@@ -332,13 +332,31 @@ Status Cgroup::update(const spec::Resources& resources) {
 }
 
 Status Cgroup::destroy() {
+    // A cgroup still busy after remove_tree's wait holds a process that kill_all did not see:
+    // it reads one hierarchy, and on v1 a process being placed (an `exec` killed while its
+    // process was written into one cgroup.procs after another) can be in some hierarchies only.
+    // Kill what the busy directory itself lists, then retry, a few rounds.
+    constexpr int kKillRounds = 3;
     HRUN_TRY(kill_all());
+    for (int round = 1;; ++round) {
+        int err = 0;
+        std::string busy;
+        for (const std::string& dir : directories_) {
+            if (dir.empty()) continue;
+            if (err = remove_tree(dir); err != 0) {
+                busy = dir;
+                break;
+            }
+        }
+        if (err == 0) break;
+        if (err != EBUSY || round == kKillRounds) return fail(kPathField, "cannot remove cgroup " + busy, err);
+        UniqueFd fd(fs::open_cgroup_dir(busy));
+        std::vector<pid_t> pids;
+        if (fd && fs::read_procs(fd.get(), pids, true) == 0)
+            for (pid_t pid : pids) ::kill(pid, SIGKILL);
+    }
     leaves_.clear();
     leaves_.resize(layout_.hierarchies.size());
-    for (const std::string& dir : directories_) {
-        if (dir.empty()) continue;
-        if (int err = remove_tree(dir); err != 0) return fail(kPathField, "cannot remove cgroup " + dir, err);
-    }
     // Parents this object made (same process as the creation) go too when nothing else uses them.
     for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) ::rmdir(it->c_str());
     owned_.clear();
