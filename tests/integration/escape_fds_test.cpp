@@ -24,22 +24,6 @@ constexpr int kFirstFd = 3;
 constexpr int kLastFd = 20;
 constexpr const char* kMarker = "HOST-SHELL-RAN";
 
-// argv run through /bin/sh with extra fds open on `fds` (fd -> path, read-only, not
-// close-on-exec), as a careless caller of hrun would leave them.
-std::vector<std::string> with_open_fds(const std::map<int, std::string>& fds,
-                                       const std::vector<std::string>& argv) {
-    std::string script = "exec";
-    std::vector<std::string> out{"/bin/sh", "-c", "", "sh"};
-    int n = 0;
-    for (const auto& [fd, path] : fds) {
-        script += " " + std::to_string(fd) + "<\"$" + std::to_string(++n) + "\"";
-        out.push_back(path);
-    }
-    script += " || exit 99; shift " + std::to_string(n) + "; exec \"$@\"";
-    out[2] = script;
-    out.insert(out.end(), argv.begin(), argv.end());
-    return out;
-}
 
 // argv with stdout and stderr sent to `file`: for `create`, whose container keeps them open
 // after hrun has exited.
@@ -49,12 +33,7 @@ std::vector<std::string> output_to(const std::string& file, const std::vector<st
     return out;
 }
 
-std::set<std::string> fd_keys(const RunResult& r) {
-    std::set<std::string> keys;
-    for (const auto& [k, v] : r.facts())
-        if (k.rfind("fd.", 0) == 0) keys.insert(k);
-    return keys;
-}
+std::set<std::string> fd_keys(const RunResult& r) { return r.keys_with_prefix("fd."); }
 
 class EscapeFds : public RuntimeTest {
 protected:

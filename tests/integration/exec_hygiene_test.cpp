@@ -13,29 +13,7 @@
 namespace hrun::itest {
 namespace {
 
-// argv run through /bin/sh with extra descriptors open on `fds` (fd -> path, read-only), not
-// close-on-exec: what a careless caller of hrun passes down.
-std::vector<std::string> with_open_fds(const std::map<int, std::string>& fds,
-                                       const std::vector<std::string>& argv) {
-    std::string script = "exec";
-    std::vector<std::string> out{"/bin/sh", "-c", "", "sh"};
-    int n = 0;
-    for (const auto& [fd, path] : fds) {
-        script += " " + std::to_string(fd) + "<\"$" + std::to_string(++n) + "\"";
-        out.push_back(path);
-    }
-    script += " || exit 99; shift " + std::to_string(n) + "; exec \"$@\"";
-    out[2] = script;
-    out.insert(out.end(), argv.begin(), argv.end());
-    return out;
-}
 
-std::set<std::string> keys_with_prefix(const RunResult& r, const std::string& prefix) {
-    std::set<std::string> keys;
-    for (const auto& [k, v] : r.facts())
-        if (k.rfind(prefix, 0) == 0) keys.insert(k);
-    return keys;
-}
 
 // "mount-id parent-id mount-point" of each mountinfo line, sorted. The root field is left out:
 // for a cgroup mount it is relative to the reader's cgroup namespace, so the host reads it
@@ -117,13 +95,13 @@ TEST_F(ExecHygiene, OnlyTheStandardFdsReachTheProcess) {
     const std::map<int, std::string> inherited{{3, "/dev/null"}, {4, host_dir_}, {7, host_dir_}};
     RunResult r = run_command(with_open_fds(inherited, exec_argv({}, {"/bin/hrun-probe", "fds"})));
     ASSERT_EQ(r.status, 0) << r.describe();
-    EXPECT_EQ(keys_with_prefix(r, "fd."), (std::set<std::string>{"fd.0", "fd.1", "fd.2"})) << r.describe();
+    EXPECT_EQ(r.keys_with_prefix("fd."), (std::set<std::string>{"fd.0", "fd.1", "fd.2"})) << r.describe();
 
     // Control: handed on explicitly, the caller's fds do arrive (so the probe would see them).
     RunResult preserved = run_command(with_open_fds(
         {{3, "/dev/null"}, {4, host_dir_}}, exec_argv({"--preserve-fds", "2"}, {"/bin/hrun-probe", "fds"})));
     ASSERT_EQ(preserved.status, 0) << preserved.describe();
-    EXPECT_EQ(keys_with_prefix(preserved, "fd."),
+    EXPECT_EQ(preserved.keys_with_prefix("fd."),
               (std::set<std::string>{"fd.0", "fd.1", "fd.2", "fd.3", "fd.4"}))
         << preserved.describe();
 }
@@ -134,7 +112,7 @@ TEST_F(ExecHygiene, ContainerInitHasOnlyTheStandardFdsToo) {
     RunResult r = run_command(with_open_fds(
         {{3, "/dev/null"}, {5, host_dir_}}, hrun_argv({"run", "--bundle", bundle().dir(), unique_id()})));
     ASSERT_EQ(r.status, 0) << r.describe();
-    EXPECT_EQ(keys_with_prefix(r, "fd."), (std::set<std::string>{"fd.0", "fd.1", "fd.2"})) << r.describe();
+    EXPECT_EQ(r.keys_with_prefix("fd."), (std::set<std::string>{"fd.0", "fd.1", "fd.2"})) << r.describe();
 }
 
 TEST_F(ExecHygiene, CwdThroughAnFdOfHrunIsRefusedOrInside) {

@@ -69,6 +69,27 @@ std::string RunResult::fact(const std::string& key) const {
     return it == all.end() ? "<absent>" : it->second;
 }
 
+std::set<std::string> RunResult::keys_with_prefix(const std::string& prefix) const {
+    std::set<std::string> keys;
+    for (const auto& [k, v] : facts())
+        if (k.rfind(prefix, 0) == 0) keys.insert(k);
+    return keys;
+}
+
+std::vector<std::string> with_open_fds(const std::map<int, std::string>& fds, const std::vector<std::string>& argv) {
+    std::string script = "exec";
+    std::vector<std::string> out{"/bin/sh", "-c", "", "sh"};
+    int n = 0;
+    for (const auto& [fd, path] : fds) {
+        script += " " + std::to_string(fd) + "<\"$" + std::to_string(++n) + "\"";
+        out.push_back(path);
+    }
+    script += " || exit 99; shift " + std::to_string(n) + "; exec \"$@\"";
+    out[2] = script;
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+}
+
 std::string RunResult::describe() const {
     std::ostringstream s;
     s << "exit status " << status << (timed_out ? " (timed out, killed)" : "") << "\n--- stdout ---\n"

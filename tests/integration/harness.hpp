@@ -42,6 +42,8 @@ struct RunResult {
     std::map<std::string, std::string> facts() const;
     // One fact; "<absent>" when the probe did not print it (keeps assertions readable).
     std::string fact(const std::string& key) const;
+    // The keys of the facts that start with `prefix` ("fd." -> fd.0, fd.1, ...).
+    std::set<std::string> keys_with_prefix(const std::string& prefix) const;
     // Everything a failing assertion needs to show.
     std::string describe() const;
 };
@@ -51,6 +53,11 @@ struct RunOptions {
     std::string stdin_data;             // fed to the process, then its stdin is closed
     std::vector<std::string> env_add;   // KEY=VALUE entries added to the inherited environment
 };
+
+// argv run through /bin/sh with extra fds open on `fds` (fd -> path, read-only, not
+// close-on-exec), as a careless caller of hrun would leave them. The shell opens them after
+// the harness's exec, which passes on nothing but stdio.
+std::vector<std::string> with_open_fds(const std::map<int, std::string>& fds, const std::vector<std::string>& argv);
 
 // Runs argv to completion (or the timeout, after which it is killed with SIGKILL).
 RunResult run_command(const std::vector<std::string>& argv, const RunOptions& options = {});

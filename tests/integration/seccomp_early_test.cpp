@@ -51,21 +51,6 @@ json profile_refusing_new_calls(std::set<std::string> also = {}) {
     return allowlist_profile(also);
 }
 
-// argv run through /bin/sh with `fds` (fd -> path) open, not close-on-exec.
-std::vector<std::string> with_open_fds(const std::map<int, std::string>& fds,
-                                       const std::vector<std::string>& argv) {
-    std::string script = "exec";
-    std::vector<std::string> out{"/bin/sh", "-c", "", "sh"};
-    int n = 0;
-    for (const auto& [fd, path] : fds) {
-        script += " " + std::to_string(fd) + "<\"$" + std::to_string(++n) + "\"";
-        out.push_back(path);
-    }
-    script += " || exit 99; shift " + std::to_string(n) + "; exec \"$@\"";
-    out[2] = script;
-    out.insert(out.end(), argv.begin(), argv.end());
-    return out;
-}
 
 class EarlySeccomp : public RuntimeTest {
 protected:
