@@ -20,10 +20,14 @@ std::string_view policy_name(Policy policy) {
 
 std::optional<Orchestrator> orchestrator_of(const spec::Spec& spec) {
     // containerd's CRI plugin marks every container and sandbox with both; CRI-O with its own
-    // prefix (io.kubernetes.cri-o.ContainerType, .SandboxID, ...).
+    // prefix (io.kubernetes.cri-o.ContainerType, .SandboxID, ...), which podman borrows for
+    // its own containers: those name their manager "libpod" and keep hrun's defaults.
     for (std::string_view key : {kCriContainerTypeAnnotation, kCriSandboxIdAnnotation})
         if (spec.annotations.contains(std::string(key)))
             return Orchestrator{"Kubernetes (containerd's CRI)", std::string(key)};
+    if (auto manager = spec.annotations.find(std::string(kContainerManagerAnnotation));
+        manager != spec.annotations.end() && manager->second == kPodmanContainerManager)
+        return std::nullopt;
     auto it = spec.annotations.lower_bound(std::string(kCrioAnnotationPrefix));
     if (it != spec.annotations.end() && it->first.starts_with(kCrioAnnotationPrefix))
         return Orchestrator{"Kubernetes (CRI-O)", it->first};

@@ -59,6 +59,10 @@ std::optional<Orchestrator> orchestrator_of(const spec::Spec& spec);
 inline constexpr std::string_view kCriContainerTypeAnnotation = "io.kubernetes.cri.container-type";
 inline constexpr std::string_view kCriSandboxIdAnnotation = "io.kubernetes.cri.sandbox-id";
 inline constexpr std::string_view kCrioAnnotationPrefix = "io.kubernetes.cri-o.";
+// podman writes CRI-O's annotation names on its own containers too, and says it is podman here
+// ("libpod"); CRI-O says "cri-o".
+inline constexpr std::string_view kContainerManagerAnnotation = "io.container.manager";
+inline constexpr std::string_view kPodmanContainerManager = "libpod";
 
 // The policy applied to `spec` and why (for the log, state.json and `hrun inspect`).
 struct PolicyChoice {

@@ -319,6 +319,19 @@ TEST(ChoosePolicy, KubernetesThroughCrioToo) {
     EXPECT_EQ(choose_policy(std::nullopt, other).policy, Policy::Hardened);
 }
 
+TEST(ChoosePolicy, PodmanBorrowsCrioAnnotationsButKeepsTheHardenedDefaults) {
+    // What podman writes on a plain `podman run`: CRI-O's names, and itself as the manager.
+    spec::Spec s = plain_spec();
+    s.annotations["io.kubernetes.cri-o.ContainerType"] = "container";
+    s.annotations["io.kubernetes.cri-o.SandboxID"] = "0123abcd";
+    s.annotations["io.kubernetes.cri-o.TTY"] = "false";
+    s.annotations["io.container.manager"] = "libpod";
+    EXPECT_EQ(choose_policy(std::nullopt, s).policy, Policy::Hardened);
+    // CRI-O names itself: deferred as before.
+    s.annotations["io.container.manager"] = "cri-o";
+    EXPECT_EQ(choose_policy(std::nullopt, s).policy, Policy::Oci);
+}
+
 TEST(ChoosePolicy, TheOperatorsPolicyAppliesToOrchestratedConfigsToo) {
     for (Policy p : {Policy::Oci, Policy::Hardened, Policy::Strict}) {
         EXPECT_EQ(choose_policy(p, cri_spec()).policy, p);
