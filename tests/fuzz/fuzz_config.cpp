@@ -134,7 +134,6 @@ void plan(spec::Spec spec, uint64_t choice) {
         auto placement = cgroups::resolve_placement(layout, where);
         if (!placement) check_error(placement.error(), "resolve_placement");
         cgroups::PlanOptions options;
-        options.container_devices = linux.devices;
         options.devices = (choice & 16) == 0;
         auto writes = cgroups::plan_resources(linux.resources ? *linux.resources : spec::Resources{}, layout, options);
         if (!writes) check_error(writes.error(), "plan_resources");
