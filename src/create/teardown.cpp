@@ -31,7 +31,8 @@ Result<std::optional<cgroups::Cgroup>> open_cgroup(const state::ContainerState& 
 // before), then wait until it is really gone.
 Status kill_init(const state::ContainerState& st) {
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
-    if (!pidfd) return errno == ESRCH ? ok() : fail_errno("cannot open the container process");
+    // ESRCH: gone. EINVAL: the pid now names a thread of another process, so ours is gone too.
+    if (!pidfd) return errno == ESRCH || errno == EINVAL ? ok() : fail_errno("cannot open the container process");
     if (::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0 && errno != ESRCH)
         return fail_errno("cannot kill the container process");
     pollfd pfd{pidfd.get(), POLLIN, 0};
@@ -76,8 +77,11 @@ Status delete_container(const std::string& root_path, const std::string& id, boo
             return fail("", "cannot delete container \"" + id + "\" that is " +
                                 std::string(state::status_name(status)) +
                                 ": stop it first or use --force");
+        // The init is in its cgroup: once kill_all has emptied it, the init is dead and may be
+        // reaped already, and its pid free for another process (or a thread) to take. Signalling
+        // that pid then would hit a stranger: kill the init by pid only without a cgroup.
         if (cgroup) HRUN_TRY(cgroup->kill_all());
-        HRUN_TRY(kill_init(st));
+        else HRUN_TRY(kill_init(st));
     }
     if (cgroup) HRUN_TRY(cgroup->destroy());
 
